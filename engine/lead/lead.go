@@ -1,0 +1,211 @@
+// Package lead owns leads and their event stream: who a lead is, what happened to it,
+// and the rules for changing either. Every write that changes a lead records the event
+// that says so in the same transaction.
+package lead
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// ErrNotFound is returned when a lead does not exist.
+var ErrNotFound = errors.New("lead not found")
+
+// Lead is a person marketing may nurture and sales may call.
+type Lead struct {
+	ID             int64          `json:"id" db:"id"`
+	Email          string         `json:"email" db:"email"`
+	FirstName      string         `json:"first_name" db:"first_name"`
+	LastName       string         `json:"last_name" db:"last_name"`
+	Company        string         `json:"company" db:"company"`
+	Department     string         `json:"department" db:"department"`
+	Title          string         `json:"title" db:"title"`
+	Phone          string         `json:"phone" db:"phone"`
+	Employees      *int           `json:"employees" db:"employees"`
+	Industry       string         `json:"industry" db:"industry"`
+	Country        string         `json:"country" db:"country"`
+	Timezone       string         `json:"timezone" db:"timezone"`
+	Source         string         `json:"source" db:"source"`
+	Attributes     map[string]any `json:"attributes" db:"attributes"`
+	Tags           []string       `json:"tags" db:"tags"`
+	Consent        string         `json:"consent" db:"consent"`
+	ConsentAt      *time.Time     `json:"consent_at" db:"consent_at"`
+	UnsubscribedAt *time.Time     `json:"unsubscribed_at" db:"unsubscribed_at"`
+	Stage          string         `json:"stage" db:"stage"`
+	StageChangedAt time.Time      `json:"stage_changed_at" db:"stage_changed_at"`
+	ProfileScore   int            `json:"profile_score" db:"profile_score"`
+	BehaviorScore  float64        `json:"behavior_score" db:"behavior_score"`
+	Score          int            `json:"score" db:"score"`
+	Grade          string         `json:"grade" db:"grade"`
+	OwnerID        *int64         `json:"owner_id" db:"owner_id"`
+	CreatedAt      time.Time      `json:"created_at" db:"created_at"`
+	UpdatedAt      time.Time      `json:"updated_at" db:"updated_at"`
+}
+
+// Consent values.
+const (
+	ConsentUnknown = "unknown"
+	ConsentGranted = "granted"
+	ConsentDenied  = "denied"
+)
+
+// Input is what a caller knows about a lead, keyed by email. A nil field is not known
+// and keeps what is stored; an empty string clears a text field.
+//
+// Some fields merge rather than replace: Tags are added to the lead's tags, Attributes
+// are merged key by key (a null value removes a key), and Source is first-touch: it is
+// set when the lead has none and kept after that, so a lead's origin is not rewritten
+// by whichever channel saw it last.
+type Input struct {
+	Email      string         `json:"email"`
+	FirstName  *string        `json:"first_name"`
+	LastName   *string        `json:"last_name"`
+	Company    *string        `json:"company"`
+	Department *string        `json:"department"`
+	Title      *string        `json:"title"`
+	Phone      *string        `json:"phone"`
+	Employees  *int           `json:"employees"`
+	Industry   *string        `json:"industry"`
+	Country    *string        `json:"country"`
+	Timezone   *string        `json:"timezone"`
+	Source     *string        `json:"source"`
+	Attributes map[string]any `json:"attributes"`
+	Tags       []string       `json:"tags"`
+	Consent    *string        `json:"consent"`
+}
+
+// FieldError says which field of an input is wrong and why.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
+// Limits on what one lead may carry, so that one bad client cannot bloat the table.
+const (
+	maxEmailBytes  = 254
+	maxTextRunes   = 1000
+	maxTags        = 100
+	maxTagRunes    = 100
+	maxAttributes  = 100
+	maxAttrKeyRune = 100
+	maxEmployees   = 10_000_000
+)
+
+// Validate checks the input and tidies it: text is trimmed and tags deduplicated.
+// It returns a *FieldError naming the first bad field.
+func (in *Input) Validate() error {
+	in.Email = strings.TrimSpace(in.Email)
+	if err := CheckEmail(in.Email); err != nil {
+		return &FieldError{Field: "email", Reason: err.Error()}
+	}
+	for _, f := range in.textFields() {
+		if *f.value == nil {
+			continue
+		}
+		s := strings.TrimFunc(**f.value, unicode.IsSpace)
+		if err := checkText(s); err != nil {
+			return &FieldError{Field: f.name, Reason: err.Error()}
+		}
+		*f.value = &s
+	}
+	if in.Employees != nil && (*in.Employees < 0 || *in.Employees > maxEmployees) {
+		return &FieldError{Field: "employees", Reason: fmt.Sprintf("must be between 0 and %d", maxEmployees)}
+	}
+	if in.Timezone != nil && *in.Timezone != "" {
+		if _, err := time.LoadLocation(*in.Timezone); err != nil || strings.EqualFold(*in.Timezone, "local") {
+			return &FieldError{Field: "timezone", Reason: fmt.Sprintf("%q is not an IANA time zone such as Asia/Tokyo", *in.Timezone)}
+		}
+	}
+	if in.Consent != nil {
+		switch *in.Consent {
+		case ConsentGranted, ConsentDenied, ConsentUnknown:
+		default:
+			return &FieldError{Field: "consent", Reason: `must be "granted", "denied" or "unknown"`}
+		}
+	}
+	if len(in.Tags) > maxTags {
+		return &FieldError{Field: "tags", Reason: fmt.Sprintf("at most %d tags", maxTags)}
+	}
+	tags := in.Tags[:0:0]
+	for _, t := range in.Tags {
+		t = strings.TrimFunc(t, unicode.IsSpace)
+		if t == "" {
+			continue
+		}
+		if err := checkText(t); err != nil || utf8.RuneCountInString(t) > maxTagRunes {
+			return &FieldError{Field: "tags", Reason: fmt.Sprintf("%.40q is not a tag (at most %d characters, no control characters)", t, maxTagRunes)}
+		}
+		if !slices.Contains(tags, t) {
+			tags = append(tags, t)
+		}
+	}
+	if in.Tags != nil {
+		in.Tags = tags
+	}
+	if len(in.Attributes) > maxAttributes {
+		return &FieldError{Field: "attributes", Reason: fmt.Sprintf("at most %d attributes", maxAttributes)}
+	}
+	for k := range in.Attributes {
+		if k == "" || utf8.RuneCountInString(k) > maxAttrKeyRune || checkText(k) != nil {
+			return &FieldError{Field: "attributes", Reason: fmt.Sprintf("%.40q is not an attribute name", k)}
+		}
+	}
+	return nil
+}
+
+type textField struct {
+	name  string
+	value **string
+}
+
+func (in *Input) textFields() []textField {
+	return []textField{
+		{"first_name", &in.FirstName}, {"last_name", &in.LastName}, {"company", &in.Company},
+		{"department", &in.Department}, {"title", &in.Title}, {"phone", &in.Phone},
+		{"industry", &in.Industry}, {"country", &in.Country}, {"timezone", &in.Timezone},
+		{"source", &in.Source},
+	}
+}
+
+// CheckEmail reports why s is not an address nurture can mail, or nil. It accepts the
+// bare address form only (no display name, no comments) with a domain that has a dot.
+func CheckEmail(s string) error {
+	switch {
+	case s == "":
+		return errors.New("is required")
+	case len(s) > maxEmailBytes:
+		return fmt.Errorf("is longer than %d bytes", maxEmailBytes)
+	case !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+		return fmt.Errorf("%.80q is not an email address", s)
+	}
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Name != "" || addr.Address != s {
+		return fmt.Errorf("%.80q is not an email address", s)
+	}
+	domain := s[strings.LastIndexByte(s, '@')+1:]
+	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+		return fmt.Errorf("%.80q has no valid domain", s)
+	}
+	return nil
+}
+
+func checkText(s string) error {
+	if !utf8.ValidString(s) {
+		return errors.New("is not valid UTF-8")
+	}
+	if utf8.RuneCountInString(s) > maxTextRunes {
+		return fmt.Errorf("is longer than %d characters", maxTextRunes)
+	}
+	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' }) >= 0 {
+		return errors.New("contains control characters")
+	}
+	return nil
+}

@@ -1,0 +1,408 @@
+package lead
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// DB is a pool or a transaction: store functions that write open a transaction on it
+// (a savepoint when it is one already).
+type DB interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Outcome is what an upsert did to one lead.
+type Outcome struct {
+	ID      int64
+	Email   string
+	Created bool
+	// Changed names the fields an update changed; it is empty when nothing changed
+	// (and then no event was recorded).
+	Changed []string
+}
+
+// Upsert creates or updates the leads of inputs by email (case-insensitively) in one
+// transaction, recording lead_created or lead_updated events that carry via, the
+// channel that made the change ("api", "import", …). Inputs naming the same email are
+// merged in order. A lead that would not change is not written at all, so importing
+// the same file twice changes nothing. Upsert never touches an unsubscribe.
+//
+// The outcomes are in the order of inputs, one per input.
+func Upsert(ctx context.Context, db DB, via string, inputs []Input) ([]Outcome, error) {
+	for i := range inputs {
+		if err := inputs[i].Validate(); err != nil {
+			return nil, fmt.Errorf("lead %d: %w", i+1, err)
+		}
+	}
+	var out []Outcome
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		var err error
+		out, err = upsertTx(ctx, tx, via, inputs)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("upsert leads: %w", err)
+	}
+	return out, nil
+}
+
+func upsertTx(ctx context.Context, tx pgx.Tx, via string, inputs []Input) ([]Outcome, error) {
+	// One merged input per lead, in order of first appearance.
+	var keys []string
+	merged := map[string]*Input{}
+	for _, in := range inputs {
+		k := strings.ToLower(in.Email)
+		if m, ok := merged[k]; ok {
+			m.merge(in)
+			continue
+		}
+		c := in
+		c.Attributes = maps.Clone(in.Attributes)
+		merged[k] = &c
+		keys = append(keys, k)
+	}
+
+	results := map[string]*Outcome{}
+	pending := slices.Clone(keys)
+	// A lead created by another transaction between our read and our insert is found
+	// on the next round and updated instead.
+	for round := 0; len(pending) > 0; round++ {
+		if round > 3 {
+			return nil, fmt.Errorf("leads keep changing under this upsert: %v", pending[:min(len(pending), 3)])
+		}
+		existing, err := lockByEmail(ctx, tx, pending)
+		if err != nil {
+			return nil, err
+		}
+		var updates []row
+		var creates []row
+		for _, k := range pending {
+			in := merged[k]
+			cur, ok := existing[k]
+			if !ok {
+				creates = append(creates, newRow(in))
+				continue
+			}
+			r, changed := cur.apply(in)
+			results[k] = &Outcome{ID: cur.ID, Email: cur.Email, Changed: changed}
+			if len(changed) > 0 {
+				updates = append(updates, r)
+			}
+		}
+		if err := updateRows(ctx, tx, updates); err != nil {
+			return nil, err
+		}
+		created, err := insertRows(ctx, tx, creates)
+		if err != nil {
+			return nil, err
+		}
+		pending = pending[:0]
+		for _, r := range creates {
+			k := strings.ToLower(r.Email)
+			if id, ok := created[k]; ok {
+				results[k] = &Outcome{ID: id, Email: r.Email, Created: true}
+			} else {
+				pending = append(pending, k)
+			}
+		}
+	}
+
+	var events []newEvent
+	for _, k := range keys {
+		o := results[k]
+		switch {
+		case o.Created:
+			props := map[string]any{"via": via}
+			if s := merged[k].Source; s != nil && *s != "" {
+				props["source"] = *s
+			}
+			events = append(events, newEvent{LeadID: o.ID, Type: TypeLeadCreated, Properties: props})
+		case len(o.Changed) > 0:
+			events = append(events, newEvent{LeadID: o.ID, Type: TypeLeadUpdated, Properties: map[string]any{"via": via, "changed": o.Changed}})
+		}
+	}
+	if _, err := insertEvents(ctx, tx, events); err != nil {
+		return nil, err
+	}
+
+	out := make([]Outcome, len(inputs))
+	for i, in := range inputs {
+		out[i] = *results[strings.ToLower(in.Email)]
+	}
+	return out, nil
+}
+
+// merge lays a later input for the same lead over this one.
+func (in *Input) merge(later Input) {
+	for i, f := range later.textFields() {
+		if *f.value != nil {
+			*in.textFields()[i].value = *f.value
+		}
+	}
+	if later.Employees != nil {
+		in.Employees = later.Employees
+	}
+	if later.Consent != nil {
+		in.Consent = later.Consent
+	}
+	for _, t := range later.Tags {
+		if !slices.Contains(in.Tags, t) {
+			in.Tags = append(in.Tags, t)
+		}
+	}
+	if later.Attributes != nil && in.Attributes == nil {
+		in.Attributes = map[string]any{}
+	}
+	maps.Copy(in.Attributes, later.Attributes)
+}
+
+// row is a lead's writable columns, as sent to PostgreSQL in a JSON recordset.
+type row struct {
+	ID             int64          `json:"id"`
+	Email          string         `json:"email"`
+	FirstName      string         `json:"first_name"`
+	LastName       string         `json:"last_name"`
+	Company        string         `json:"company"`
+	Department     string         `json:"department"`
+	Title          string         `json:"title"`
+	Phone          string         `json:"phone"`
+	Employees      *int           `json:"employees"`
+	Industry       string         `json:"industry"`
+	Country        string         `json:"country"`
+	Timezone       string         `json:"timezone"`
+	Source         string         `json:"source"`
+	Attributes     map[string]any `json:"attributes"`
+	Tags           []string       `json:"tags"`
+	Consent        string         `json:"consent"`
+	ConsentChanged bool           `json:"consent_changed"`
+}
+
+const recordset = `x(id bigint, email text, first_name text, last_name text, company text, department text,
+	title text, phone text, employees integer, industry text, country text, timezone text, source text,
+	attributes jsonb, tags text[], consent text, consent_changed boolean)`
+
+func newRow(in *Input) row {
+	r := row{Email: in.Email, Attributes: map[string]any{}, Tags: []string{}, Consent: ConsentUnknown}
+	r.set(in)
+	r.ConsentChanged = r.Consent != ConsentUnknown
+	return r
+}
+
+// set applies an input's known fields to the row.
+func (r *row) set(in *Input) {
+	for _, f := range r.textFields(in) {
+		if f.in != nil {
+			*f.col = *f.in
+		}
+	}
+	if in.Employees != nil {
+		r.Employees = in.Employees
+	}
+	if in.Consent != nil {
+		r.Consent = *in.Consent
+	}
+	for _, t := range in.Tags {
+		if !slices.Contains(r.Tags, t) {
+			r.Tags = append(r.Tags, t)
+		}
+	}
+	for k, v := range in.Attributes {
+		if v == nil {
+			delete(r.Attributes, k)
+		} else {
+			r.Attributes[k] = v
+		}
+	}
+}
+
+type rowField struct {
+	name string
+	col  *string
+	in   *string
+}
+
+func (r *row) textFields(in *Input) []rowField {
+	source := in.Source
+	if r.Source != "" {
+		source = nil // first touch wins
+	}
+	return []rowField{
+		{"first_name", &r.FirstName, in.FirstName}, {"last_name", &r.LastName, in.LastName},
+		{"company", &r.Company, in.Company}, {"department", &r.Department, in.Department},
+		{"title", &r.Title, in.Title}, {"phone", &r.Phone, in.Phone},
+		{"industry", &r.Industry, in.Industry}, {"country", &r.Country, in.Country},
+		{"timezone", &r.Timezone, in.Timezone}, {"source", &r.Source, source},
+	}
+}
+
+// apply returns the stored lead with the input laid over it and the names of the
+// fields that changed.
+func (l *Lead) apply(in *Input) (row, []string) {
+	r := row{
+		ID: l.ID, Email: l.Email, FirstName: l.FirstName, LastName: l.LastName, Company: l.Company,
+		Department: l.Department, Title: l.Title, Phone: l.Phone, Employees: l.Employees,
+		Industry: l.Industry, Country: l.Country, Timezone: l.Timezone, Source: l.Source,
+		Attributes: maps.Clone(l.Attributes), Tags: slices.Clone(l.Tags), Consent: l.Consent,
+	}
+	if r.Attributes == nil {
+		r.Attributes = map[string]any{}
+	}
+	if r.Tags == nil {
+		r.Tags = []string{}
+	}
+	before := r
+	before.Attributes = l.Attributes
+	r.set(in)
+
+	var changed []string
+	for i, f := range r.textFields(in) {
+		if *f.col != *before.textFields(in)[i].col {
+			changed = append(changed, f.name)
+		}
+	}
+	if !equalInt(r.Employees, before.Employees) {
+		changed = append(changed, "employees")
+	}
+	if !attributesEqual(r.Attributes, before.Attributes) {
+		changed = append(changed, "attributes")
+	}
+	if len(r.Tags) != len(before.Tags) {
+		changed = append(changed, "tags")
+	}
+	if r.Consent != before.Consent {
+		r.ConsentChanged = true
+		changed = append(changed, "consent")
+	}
+	return r, changed
+}
+
+func equalInt(a, b *int) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
+}
+
+// attributesEqual compares attribute maps as their JSON would: values that came from
+// the database and values that came from a request differ in Go type only.
+func attributesEqual(a, b map[string]any) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, av := range a {
+		bv, ok := b[k]
+		if !ok || !jsonEqual(av, bv) {
+			return false
+		}
+	}
+	return true
+}
+
+func lockByEmail(ctx context.Context, tx pgx.Tx, keys []string) (map[string]*Lead, error) {
+	rows, err := tx.Query(ctx, `SELECT `+leadColumns+` FROM leads WHERE lower(email) = ANY($1)
+		ORDER BY lower(email) FOR UPDATE`, keys)
+	if err != nil {
+		return nil, err
+	}
+	leads, err := pgx.CollectRows(rows, pgx.RowToAddrOfStructByName[Lead])
+	if err != nil {
+		return nil, fmt.Errorf("read leads: %w", err)
+	}
+	m := make(map[string]*Lead, len(leads))
+	for _, l := range leads {
+		m[strings.ToLower(l.Email)] = l
+	}
+	return m, nil
+}
+
+func updateRows(ctx context.Context, tx pgx.Tx, rows []row) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `UPDATE leads l SET
+		first_name = x.first_name, last_name = x.last_name, company = x.company,
+		department = x.department, title = x.title, phone = x.phone, employees = x.employees,
+		industry = x.industry, country = x.country, timezone = x.timezone, source = x.source,
+		attributes = x.attributes, tags = x.tags, consent = x.consent,
+		consent_at = CASE WHEN x.consent_changed THEN now() ELSE l.consent_at END,
+		updated_at = now()
+		FROM jsonb_to_recordset($1) AS `+recordset+` WHERE l.id = x.id`, rows)
+	if err != nil {
+		return fmt.Errorf("update leads: %w", err)
+	}
+	return nil
+}
+
+// insertRows creates leads and returns their IDs by lower-cased email. A lead that
+// another transaction created meanwhile is left out.
+func insertRows(ctx context.Context, tx pgx.Tx, rows []row) (map[string]int64, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	res, err := tx.Query(ctx, `INSERT INTO leads (email, first_name, last_name, company, department,
+			title, phone, employees, industry, country, timezone, source, attributes, tags, consent, consent_at)
+		SELECT x.email, x.first_name, x.last_name, x.company, x.department, x.title, x.phone,
+			x.employees, x.industry, x.country, x.timezone, x.source, x.attributes, x.tags, x.consent,
+			CASE WHEN x.consent_changed THEN now() END
+		FROM jsonb_to_recordset($1) AS `+recordset+`
+		ON CONFLICT ((lower(email))) DO NOTHING
+		RETURNING id, lower(email)`, rows)
+	if err != nil {
+		return nil, fmt.Errorf("insert leads: %w", err)
+	}
+	ids := make(map[string]int64, len(rows))
+	var id int64
+	var key string
+	_, err = pgx.ForEachRow(res, []any{&id, &key}, func() error {
+		ids[key] = id
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("insert leads: %w", err)
+	}
+	return ids, nil
+}
+
+const leadColumns = `id, email, first_name, last_name, company, department, title, phone, employees,
+	industry, country, timezone, source, attributes, tags, consent, consent_at, unsubscribed_at,
+	stage, stage_changed_at, profile_score, behavior_score, score, grade, owner_id, created_at, updated_at`
+
+// FindLeadByID returns the lead with the given ID, or ErrNotFound.
+func FindLeadByID(ctx context.Context, db DB, id int64) (*Lead, error) {
+	rows, err := db.Query(ctx, `SELECT `+leadColumns+` FROM leads WHERE id = $1`, id)
+	if err != nil {
+		return nil, fmt.Errorf("find lead %d: %w", id, err)
+	}
+	l, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Lead])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find lead %d: %w", id, err)
+	}
+	return l, nil
+}
+
+// FindLeadByEmail returns the lead with the given email, whatever its case, or
+// ErrNotFound.
+func FindLeadByEmail(ctx context.Context, db DB, email string) (*Lead, error) {
+	rows, err := db.Query(ctx, `SELECT `+leadColumns+` FROM leads WHERE lower(email) = lower($1)`, email)
+	if err != nil {
+		return nil, fmt.Errorf("find lead: %w", err)
+	}
+	l, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Lead])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find lead: %w", err)
+	}
+	return l, nil
+}
