@@ -37,7 +37,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
 		return fmt.Errorf("migrate: take lock: %w", err)
 	}
 
-	rm, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: log})
+	rm, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: quieter(log)})
 	if err != nil {
 		return fmt.Errorf("migrate river: %w", err)
 	}
@@ -81,4 +81,16 @@ func Version(ctx context.Context, pool *pgxpool.Pool) (current, latest int32, er
 	}
 	current, err = m.GetCurrentVersion(ctx)
 	return current, int32(len(m.Migrations)), err
+}
+
+// quieter passes on only warnings and errors: River's migrator logs each migration,
+// which Migrate already does in its own words.
+func quieter(log *slog.Logger) *slog.Logger {
+	return slog.New(levelFilter{log.Handler()})
+}
+
+type levelFilter struct{ slog.Handler }
+
+func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && f.Handler.Enabled(ctx, l)
 }

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nurture-dev/nurture/engine/apikey"
+	"github.com/nurture-dev/nurture/engine/queue"
+)
+
+// Config is every setting of nurture. Each comes from a NURTURE_* environment variable
+// and can be overridden by the flag of the same name (NURTURE_HTTP_ADDR, --http-addr).
+type Config struct {
+	// DatabaseURL is the PostgreSQL URL. Defaults to empty: a private PostgreSQL is
+	// started under DataDir.
+	DatabaseURL string
+	// DataDir holds the embedded database and generated secrets. Defaults to ./.nurture.
+	DataDir string
+	// HTTPAddr is where the server listens. Defaults to 127.0.0.1:8080.
+	HTTPAddr string
+	// BaseURL is the public URL put in tracking and unsubscribe links. Defaults to
+	// http://localhost:8080.
+	BaseURL string
+	// SMTPURL is where mail goes. Defaults to empty: mail stays in the outbox.
+	SMTPURL string
+	// From is the default sender. Defaults to "Marketing <marketing@example.com>".
+	From string
+	// Secret is the HMAC key of signed links. Defaults to one generated and kept in
+	// DataDir/secret.
+	Secret string
+	// ScenariosDir and TemplatesDir hold marketers' files. Default to ./scenarios and
+	// ./templates.
+	ScenariosDir, TemplatesDir string
+	// APIKey bootstraps an API key named "bootstrap". Defaults to none.
+	APIKey string
+	// Role is all, web or worker. Defaults to all.
+	Role string
+	// ClickSettle is how long a click waits before a scenario believes it. Defaults to 60s.
+	ClickSettle time.Duration
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed, as a
+	// comma-separated list of CIDR networks. Defaults to none.
+	TrustedProxies string
+	// LogLevel is debug, info, warn or error. Defaults to info.
+	LogLevel string
+	// LogFormat is text or json. Defaults to text.
+	LogFormat string
+}
+
+// setting is one NURTURE_* variable and its flag.
+type setting struct {
+	env, def, usage string
+	value           *string
+}
+
+func (s setting) flagName() string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(s.env, "NURTURE_")), "_", "-")
+}
+
+// settings binds the configuration to its variables. Only settings a command uses
+// become its flags; all use the same names.
+type settings struct {
+	all         []setting
+	clickSettle string
+}
+
+func newSettings(c *Config) *settings {
+	s := &settings{}
+	s.all = []setting{
+		{"NURTURE_DATABASE_URL", "", "PostgreSQL URL; empty starts a private PostgreSQL under the data dir", &c.DatabaseURL},
+		{"NURTURE_DATA_DIR", "./.nurture", "embedded database and generated secrets", &c.DataDir},
+		{"NURTURE_HTTP_ADDR", "127.0.0.1:8080", "listen address", &c.HTTPAddr},
+		{"NURTURE_BASE_URL", "http://localhost:8080", "public URL used in tracking and unsubscribe links", &c.BaseURL},
+		{"NURTURE_SMTP_URL", "", "smtp://user:pass@host:port?tls=none|starttls|tls; empty keeps mail in the outbox", &c.SMTPURL},
+		{"NURTURE_FROM", "Marketing <marketing@example.com>", "default From", &c.From},
+		{"NURTURE_SECRET", "", "HMAC key for signed links; empty generates one kept in the data dir", &c.Secret},
+		{"NURTURE_SCENARIOS_DIR", "./scenarios", "scenario files", &c.ScenariosDir},
+		{"NURTURE_TEMPLATES_DIR", "./templates", "email templates", &c.TemplatesDir},
+		{"NURTURE_API_KEY", "", "bootstrap API key (at least 16 characters)", &c.APIKey},
+		{"NURTURE_ROLE", "all", "all, web or worker", &c.Role},
+		{"NURTURE_CLICK_SETTLE", "60s", "how long a click waits before a scenario believes it", &s.clickSettle},
+		{"NURTURE_TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed", &c.TrustedProxies},
+		{"NURTURE_LOG_LEVEL", "info", "debug, info, warn or error", &c.LogLevel},
+		{"NURTURE_LOG_FORMAT", "text", "text or json", &c.LogFormat},
+	}
+	return s
+}
+
+// databaseSettings are the settings of commands that only use the database.
+var databaseSettings = []string{"NURTURE_DATABASE_URL", "NURTURE_DATA_DIR", "NURTURE_LOG_LEVEL", "NURTURE_LOG_FORMAT"}
+
+// register makes flags of the named settings (all when names is nil), with defaults
+// taken from the environment, so that a flag beats its variable and both beat the
+// built-in default.
+func (s *settings) register(fs *flag.FlagSet, getenv func(string) string, names []string) {
+	for _, st := range s.all {
+		def := st.def
+		if v := getenv(st.env); v != "" {
+			def = v
+		}
+		*st.value = def
+		if names != nil && !slices.Contains(names, st.env) {
+			continue
+		}
+		usage := fmt.Sprintf("%s (%s", st.usage, st.env)
+		if st.def != "" {
+			usage += ", default " + st.def
+		}
+		usage += ")"
+		fs.Func(st.flagName(), usage, func(v string) error { *st.value = v; return nil })
+	}
+}
+
+// validate checks the settings once, with errors that name the variable.
+func (c *Config) validate(s *settings) error {
+	var errs []error
+	d, err := time.ParseDuration(s.clickSettle)
+	if err != nil || d < 0 {
+		errs = append(errs, fmt.Errorf("NURTURE_CLICK_SETTLE: %q is not a duration such as 60s", s.clickSettle))
+	}
+	c.ClickSettle = d
+	switch c.Role {
+	case queue.RoleAll, queue.RoleWeb, queue.RoleWorker:
+	default:
+		errs = append(errs, fmt.Errorf("NURTURE_ROLE: %q is not one of all, web, worker", c.Role))
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("NURTURE_BASE_URL: %q is not an http(s) URL", c.BaseURL))
+	}
+	if c.APIKey != "" && len(c.APIKey) < apikey.MinLength {
+		errs = append(errs, fmt.Errorf("NURTURE_API_KEY: must be at least %d characters long", apikey.MinLength))
+	}
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			errs = append(errs, errors.New("NURTURE_DATABASE_URL: not a postgres:// URL"))
+		}
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, fmt.Errorf("NURTURE_LOG_LEVEL: %w", err))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("NURTURE_LOG_FORMAT: %q is not text or json", c.LogFormat))
+	}
+	return errors.Join(errs...)
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	err := l.UnmarshalText([]byte(s))
+	return l, err
+}
+
+// secret returns the configured secret, or the one kept in the data dir, made on first
+// use. It is never logged.
+func (c *Config) secret() ([]byte, error) {
+	if c.Secret != "" {
+		if len(c.Secret) < 32 {
+			return nil, errors.New("NURTURE_SECRET: must be at least 32 characters long")
+		}
+		return []byte(c.Secret), nil
+	}
+	path := filepath.Join(c.DataDir, "secret")
+	b, err := os.ReadFile(path)
+	if err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	raw := make([]byte, 48)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	b = []byte(base64.RawURLEncoding.EncodeToString(raw))
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	// O_EXCL: two processes starting at once must not each write a different secret.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		time.Sleep(50 * time.Millisecond)
+		return os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	defer f.Close()
+	if _, err := f.Write(b); err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// redactURL is a database URL fit for a log: no password.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	return u.Redacted()
+}

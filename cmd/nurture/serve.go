@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/nurture-dev/nurture/engine/apikey"
+	"github.com/nurture-dev/nurture/engine/queue"
+	"github.com/nurture-dev/nurture/web"
+)
+
+// Shutdown budgets: requests in flight get this long to finish, then running jobs.
+const (
+	httpShutdownTimeout = 10 * time.Second
+	jobShutdownTimeout  = 30 * time.Second
+)
+
+func (c *cli) serve(ctx context.Context, args []string) error {
+	var cfg Config
+	fs := c.flagSet("serve", "serve [flags]", "Runs nurture: the JSON API, tracking and unsubscribe pages, the console and the\njob workers. With no database URL it starts a private PostgreSQL under the data dir.\nStops cleanly on SIGINT or SIGTERM.")
+	s := newSettings(&cfg)
+	s.register(fs, c.getenv, nil)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
+	}
+	if err := cfg.validate(s); err != nil {
+		return err
+	}
+	proxies, err := web.ParseCIDRs(cfg.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("NURTURE_TRUSTED_PROXIES: %w", err)
+	}
+	log := c.logger(&cfg)
+	log.Info("starting nurture", "version", versionString(), "role", cfg.Role)
+
+	if _, err := cfg.secret(); err != nil {
+		return err
+	}
+	db, err := openDatabase(ctx, &cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if cfg.APIKey != "" {
+		if err := apikey.Ensure(ctx, db.Pool, apikey.BootstrapName, cfg.APIKey); err != nil {
+			return err
+		}
+		log.Info("bootstrap API key set from NURTURE_API_KEY", "name", apikey.BootstrapName)
+	}
+
+	working := queue.Works(cfg.Role)
+	client, err := queue.New(db.Pool, queue.NewWorkers(), queue.Config{Role: cfg.Role, Logger: log})
+	if err != nil {
+		return err
+	}
+	if working {
+		if err := client.Start(ctx); err != nil {
+			return fmt.Errorf("start job workers: %w", err)
+		}
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jobShutdownTimeout)
+			defer cancel()
+			if err := client.Stop(stopCtx); err != nil {
+				log.Warn("jobs did not finish in time; they will be retried", "error", err)
+				_ = client.StopAndCancel(context.WithoutCancel(ctx))
+			}
+			log.Info("job workers stopped")
+		}()
+	}
+
+	srv := web.New(web.Config{TrustedProxies: proxies}, web.Deps{Pool: db.Pool, Queue: client, Working: working, Logger: log})
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("NURTURE_HTTP_ADDR: %w", err)
+	}
+	addr := ln.Addr().String()
+	log.Info("listening", "addr", addr, "base_url", cfg.BaseURL, "health", "http://"+addr+"/healthz")
+	if c.onListen != nil {
+		c.onListen(addr)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case err = <-served:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), httpShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("http shutdown", "error", err)
+	}
+	return nil
+}
