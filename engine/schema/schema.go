@@ -94,3 +94,11 @@ type levelFilter struct{ slog.Handler }
 func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= slog.LevelWarn && f.Handler.Enabled(ctx, l)
 }
+
+func (f levelFilter) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return levelFilter{f.Handler.WithAttrs(attrs)}
+}
+
+func (f levelFilter) WithGroup(name string) slog.Handler {
+	return levelFilter{f.Handler.WithGroup(name)}
+}
