@@ -6,17 +6,19 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/nurture-dev/nurture/engine/leadcsv"
 	"github.com/nurture-dev/nurture/engine/lead"
+	"github.com/nurture-dev/nurture/engine/leadcsv"
 )
 
 // importBatch is how many rows go to the database in one transaction: large enough
@@ -119,7 +121,7 @@ imported. Importing the same file again changes nothing. Exits 1 if a row was re
 	}
 	imp.summarise(c.stdout, path, elapsed, *dryRun, *report)
 	if runErr != nil {
-		return fmt.Errorf("%w; rows before line %d are imported, and importing the file again is safe", runErr, imp.failedAt)
+		return fmt.Errorf("%w: the rows written so far stay, and importing the file again is safe and finishes the job", runErr)
 	}
 	if len(imp.rejected) > 0 {
 		return errRejected
@@ -135,26 +137,32 @@ type importer struct {
 
 	rows, created, updated, unchanged, duplicates int
 	rejected                                      []leadcsv.RowError
-	failedAt                                      int
 }
 
-// run reads every row, parsing the next batch while the database writes the last.
+// run reads every row and upserts them in batches. Rows are dealt to importStreams
+// writers by a hash of their email, so the database works on batches in parallel
+// while the rows of one lead still arrive in file order (a later row wins) and no
+// two writers ever touch the same lead.
 func (imp *importer) run(ctx context.Context, r *leadcsv.Reader, save func([]lead.Input) ([]lead.Outcome, error)) error {
-	type batch struct {
-		inputs    []lead.Input
-		firstLine int
-	}
-	batches := make(chan batch, 1)
-	var readErr error // set by the reader before it closes batches
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	streams := make([]chan []lead.Input, importStreams)
+	for i := range streams {
+		streams[i] = make(chan []lead.Input, 1)
+	}
+
+	var readErr error // set by the reader before it closes the streams
 	go func() {
-		defer close(batches)
-		var cur batch
-		flush := func() bool {
+		defer func() {
+			for _, ch := range streams {
+				close(ch)
+			}
+		}()
+		pending := make([][]lead.Input, len(streams))
+		send := func(i int) bool {
 			select {
-			case batches <- cur:
-				cur = batch{}
+			case streams[i] <- pending[i]:
+				pending[i] = nil
 				return true
 			case <-ctx.Done():
 				return false
@@ -172,10 +180,6 @@ func (imp *importer) run(ctx context.Context, r *leadcsv.Reader, save func([]lea
 			}
 			if err != nil {
 				readErr = fmt.Errorf("line %d: %w", r.Line(), err)
-				imp.failedAt = r.Line()
-				if len(cur.inputs) > 0 {
-					imp.failedAt = cur.firstLine
-				}
 				return
 			}
 			in := imp.input(rec)
@@ -188,38 +192,57 @@ func (imp *importer) run(ctx context.Context, r *leadcsv.Reader, save func([]lea
 				imp.rejected = append(imp.rejected, leadcsv.RowError{Line: rec.Line, Field: fe.Field, Value: rec.Email, Reason: fe.Reason})
 				continue
 			}
-			if len(cur.inputs) == 0 {
-				cur.firstLine = rec.Line
-			}
-			cur.inputs = append(cur.inputs, in)
-			if len(cur.inputs) == importBatch && !flush() {
+			i := stream(in.Email)
+			pending[i] = append(pending[i], in)
+			if len(pending[i]) == importBatch && !send(i) {
 				return
 			}
 		}
-		if len(cur.inputs) > 0 {
-			flush()
+		for i := range pending {
+			if len(pending[i]) > 0 && !send(i) {
+				return
+			}
 		}
 	}()
 
-	var err error
-	for b := range batches {
-		if ctx.Err() != nil {
-			err = errors.New("interrupted")
-		} else {
-			var out []lead.Outcome
-			if out, err = save(b.inputs); err == nil {
-				imp.count(b.inputs, out)
-				continue
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var saveErr error
+	for _, ch := range streams {
+		wg.Go(func() {
+			for batch := range ch {
+				out, err := save(batch)
+				mu.Lock()
+				if err != nil {
+					saveErr = cmp.Or(saveErr, err)
+					cancel()
+				} else {
+					imp.count(batch, out)
+				}
+				mu.Unlock()
+				if err != nil {
+					break
+				}
 			}
-		}
-		imp.failedAt = b.firstLine
-		break
+			// Let the reader finish if this writer stopped early.
+			for range ch {
+			}
+		})
 	}
-	// Wait for the reader to stop before anyone reads what it counted.
-	cancel()
-	for range batches {
+	wg.Wait()
+	if saveErr == nil && readErr == nil && ctx.Err() != nil {
+		return errors.New("interrupted")
 	}
-	return cmp.Or(err, readErr)
+	return cmp.Or(saveErr, readErr)
+}
+
+// importStreams is how many batches the database writes at once.
+const importStreams = 2
+
+func stream(email string) int {
+	h := fnv.New32a()
+	h.Write([]byte(strings.ToLower(email)))
+	return int(h.Sum32() % importStreams)
 }
 
 // count tallies one batch per row: the first row of a lead in the batch counts what

@@ -123,7 +123,7 @@ func RecordClientEvent(ctx context.Context, db DB, via string, in Input, e Clien
 			return err
 		}
 		outcome = out[0]
-		evs, err := insertEvents(ctx, tx, []newEvent{{LeadID: outcome.ID, Type: e.Type, OccurredAt: &e.OccurredAt, Properties: e.Properties}})
+		evs, err := insertEvents(ctx, tx, []newEvent{{LeadID: outcome.ID, Type: e.Type, OccurredAt: &e.OccurredAt, Properties: e.Properties}}, true)
 		if err != nil {
 			return err
 		}
@@ -138,20 +138,40 @@ func RecordClientEvent(ctx context.Context, db DB, via string, in Input, e Clien
 
 // newEvent is an event to insert; a nil OccurredAt means now.
 type newEvent struct {
-	LeadID     int64          `json:"lead_id"`
-	Type       string         `json:"type"`
-	OccurredAt *time.Time     `json:"occurred_at"`
-	Properties map[string]any `json:"properties"`
+	LeadID     int64
+	Type       string
+	OccurredAt *time.Time
+	Properties map[string]any
 }
 
-func insertEvents(ctx context.Context, tx pgx.Tx, events []newEvent) ([]Event, error) {
+// insertEvents appends events to their leads' streams; with returning, it also
+// returns them as stored.
+func insertEvents(ctx context.Context, tx pgx.Tx, events []newEvent, returning bool) ([]Event, error) {
 	if len(events) == 0 {
 		return nil, nil
 	}
-	rows, err := tx.Query(ctx, `INSERT INTO events (lead_id, type, occurred_at, properties)
-		SELECT x.lead_id, x.type, coalesce(x.occurred_at, now()), x.properties
-		FROM jsonb_to_recordset($1) AS x(lead_id bigint, type text, occurred_at timestamptz, properties jsonb)
-		RETURNING id, lead_id, type, occurred_at, recorded_at, properties`, events)
+	ids := make([]int64, len(events))
+	types := make([]string, len(events))
+	times := make([]*time.Time, len(events))
+	props := make([]string, len(events))
+	for i, e := range events {
+		ids[i], types[i], times[i] = e.LeadID, e.Type, e.OccurredAt
+		b, err := json.Marshal(e.Properties)
+		if err != nil {
+			return nil, fmt.Errorf("event %s: properties: %w", e.Type, err)
+		}
+		props[i] = string(b)
+	}
+	const insert = `INSERT INTO events (lead_id, type, occurred_at, properties)
+		SELECT x.lead_id, x.type, coalesce(x.occurred_at, now()), x.properties::jsonb
+		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[]) AS x(lead_id, type, occurred_at, properties)`
+	if !returning {
+		if _, err := tx.Exec(ctx, insert, ids, types, times, props); err != nil {
+			return nil, fmt.Errorf("insert events: %w", err)
+		}
+		return nil, nil
+	}
+	rows, err := tx.Query(ctx, insert+` RETURNING id, lead_id, type, occurred_at, recorded_at, properties`, ids, types, times, props)
 	if err != nil {
 		return nil, fmt.Errorf("insert events: %w", err)
 	}
