@@ -30,7 +30,7 @@ type testBundle struct {
 	srv  *httptest.Server
 }
 
-func setup(t *testing.T) *testBundle {
+func setup(t testing.TB) *testBundle {
 	t.Helper()
 	ctx := context.Background()
 	pool := dbtest.New(t)

@@ -103,9 +103,14 @@ func startServer(t *testing.T, vars map[string]string, args ...string) *server {
 
 func (s *server) request(t *testing.T, method, path, body string) (int, map[string]any) {
 	t.Helper()
+	return s.requestWithKey(t, testAPIKey, method, path, body)
+}
+
+func (s *server) requestWithKey(t *testing.T, key, method, path, body string) (int, map[string]any) {
+	t.Helper()
 	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
 	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+testAPIKey)
+	req.Header.Set("Authorization", "Bearer "+key)
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
