@@ -52,25 +52,25 @@ var (
 	zipMagic   = []byte("PK\x03\x04")
 )
 
-// openSource wraps in so that it yields UTF-8. It also refuses files that are plainly
-// not CSV in a supported encoding, because what the CSV parser would make of them is
-// a baffling "no email column".
-func openSource(in io.Reader, enc Encoding) (io.Reader, *sniffer, error) {
-	br := bufio.NewReaderSize(in, sniffSize)
-	head, err := br.Peek(512)
-	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-		return nil, nil, fmt.Errorf("leadcsv: %w", err)
-	}
+// openSource wraps in so that it yields UTF-8, and says in which encoding it reads
+// (Auto until the sniffer has decided). It refuses files that are plainly not CSV in a
+// supported encoding, because what the CSV parser would make of them is a baffling
+// "no email column".
+func openSource(in io.Reader, enc Encoding) (io.Reader, Encoding, *sniffer, error) {
+	br := bufio.NewReaderSize(&stickyReader{r: in}, sniffSize)
+	// A read error here is not reported yet: the sticky reader gives it again once
+	// the bytes before it have been read.
+	head, _ := br.Peek(512)
 	switch {
 	case bytes.HasPrefix(head, zipMagic):
-		return nil, nil, errors.New("leadcsv: this is an Excel workbook (or another zip file), not CSV: save it as CSV first")
+		return nil, "", nil, errors.New("leadcsv: this is an Excel workbook (or another zip file), not CSV: save it as CSV first")
 	case bytes.HasPrefix(head, bomUTF16LE), bytes.HasPrefix(head, bomUTF16BE), bytes.Count(head, []byte{0}) > len(head)/4:
 		// Text in UTF-16 without a byte order mark is a NUL every other byte for
 		// the Latin letters of a header; a stray NUL in a CSV file is only stripped.
-		return nil, nil, errors.New("leadcsv: the file looks like UTF-16 (Excel's \"Unicode text\") or binary: save it as CSV in UTF-8 or Shift_JIS")
+		return nil, "", nil, errors.New("leadcsv: the file looks like UTF-16 (Excel's \"Unicode text\") or binary: save it as CSV in UTF-8 or Shift_JIS")
 	case bytes.HasPrefix(head, bomUTF8):
 		if enc == ShiftJIS {
-			return nil, nil, errors.New("leadcsv: the file starts with a UTF-8 byte order mark, so it is UTF-8, not Shift_JIS")
+			return nil, "", nil, errors.New("leadcsv: the file starts with a UTF-8 byte order mark, so it is UTF-8, not Shift_JIS")
 		}
 		// Excel's "CSV UTF-8" writes a byte order mark; left in, it would become part
 		// of the first header and hide the email column.
@@ -79,14 +79,31 @@ func openSource(in io.Reader, enc Encoding) (io.Reader, *sniffer, error) {
 	}
 	switch enc {
 	case UTF8:
-		return br, nil, nil
+		return br, enc, nil, nil
 	case ShiftJIS:
-		return transform.NewReader(br, japanese.ShiftJIS.NewDecoder()), nil, nil
+		return transform.NewReader(br, japanese.ShiftJIS.NewDecoder()), enc, nil, nil
 	case Auto:
 		s := &sniffer{br: br}
-		return s, s, nil
+		return s, enc, s, nil
 	}
-	return nil, nil, fmt.Errorf("leadcsv: unknown encoding %q", enc)
+	return nil, "", nil, fmt.Errorf("leadcsv: unknown encoding %q", enc)
+}
+
+// stickyReader returns the first error of r on every read after it. Peeking through
+// bufio consumes an error; an io.Reader need not return it twice, and one that does
+// not would make a failed read look like the end of the file.
+type stickyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *stickyReader) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.r.Read(p)
+	s.err = err
+	return n, err
 }
 
 // sniffer decides between UTF-8 and Shift_JIS at the first byte that is not ASCII.
@@ -129,11 +146,10 @@ func (s *sniffer) Read(p []byte) (int, error) {
 		s.br.Discard(n)
 		return n, nil
 	}
+	// A read error is decided on like the end of the file; it is returned once the
+	// bytes before it have been read.
 	window, err := s.br.Peek(sniffSize)
-	if err != nil && err != io.EOF {
-		return 0, err
-	}
-	if isUTF8Prefix(window, err == io.EOF) {
+	if isUTF8Prefix(window, err != nil) {
 		s.enc, s.r = UTF8, s.br
 	} else {
 		s.enc, s.r = ShiftJIS, transform.NewReader(s.br, japanese.ShiftJIS.NewDecoder())

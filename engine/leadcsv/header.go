@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode"
 
+	"golang.org/x/text/unicode/norm"
 	"golang.org/x/text/width"
 )
 
@@ -80,12 +81,11 @@ var synonyms = func() map[string]string {
 // emailHeaders is the list shown when a file has no email column.
 var emailHeaders = strings.Join(synonymList[0].names, ", ")
 
-// normaliseHeader reduces a header to the form synonyms are matched in. Width folding
-// turns full-width Latin letters into ASCII and half-width katakana into full-width,
-// both common in sheets typed with a Japanese input method; spaces and the separators
-// people put between words ("E-Mail", "first_name", "メール・アドレス") are dropped.
+// normaliseHeader reduces a header to the form synonyms are matched in: folded (see
+// fold), lower case, without the spaces and separators people put between words
+// ("E-Mail", "first_name", "メール・アドレス").
 func normaliseHeader(h string) string {
-	h = strings.ToLower(width.Fold.String(h))
+	h = strings.ToLower(fold(h))
 	return strings.Map(func(r rune) rune {
 		switch {
 		case unicode.IsSpace(r), r == '_', r == '-', r == '・', r == '\u3000':
@@ -93,6 +93,14 @@ func normaliseHeader(h string) string {
 		}
 		return r
 	}, h)
+}
+
+// fold undoes the width variants a Japanese input method produces: full-width Latin
+// letters and digits become ASCII, half-width katakana become full-width. NFKC comes
+// first because width folding alone leaves a half-width voiced mark as a separate
+// character ("ﾄﾞ" would become "ト゛", not "ド").
+func fold(s string) string {
+	return width.Fold.String(norm.NFKC.String(s))
 }
 
 // Column says how one header of the file was understood.

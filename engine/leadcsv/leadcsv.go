@@ -24,6 +24,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/encoding/japanese"
 )
 
 // Record is one good row of a lead file.
@@ -125,14 +127,13 @@ type Reader struct {
 // at the first byte that is not ASCII, on the 64 KiB that follow it: valid UTF-8 is
 // read as UTF-8, anything else as Shift_JIS (code page 932, as Excel writes it).
 func NewReader(in io.Reader, enc Encoding) (*Reader, error) {
-	switch enc {
-	case "":
-		enc = Auto
-	case Auto, UTF8, ShiftJIS:
-	default:
-		return nil, fmt.Errorf("leadcsv: unknown encoding %q", enc)
+	// Accept the names ParseEncoding does, so that a caller passing a user's
+	// "UTF-8" or "cp932" straight through is not refused.
+	enc, err := ParseEncoding(string(enc))
+	if err != nil {
+		return nil, fmt.Errorf("leadcsv: %w", err)
 	}
-	src, sniff, err := openSource(in, enc)
+	src, enc, sniff, err := openSource(in, enc)
 	if err != nil {
 		return nil, err
 	}
@@ -162,6 +163,9 @@ func NewReader(in io.Reader, enc Encoding) (*Reader, error) {
 			}
 		}
 		if r.cols, err = mapHeader(cells); err != nil {
+			if enc == ShiftJIS && looksLikeUTF8(cells) {
+				err = fmt.Errorf("%w; the header looks like UTF-8 read as Shift_JIS: import the file with the encoding set to auto or utf-8", err)
+			}
 			return nil, err
 		}
 		return r, nil
@@ -356,6 +360,15 @@ func (r *Reader) checkDecoded(s string) error {
 	return nil
 }
 
+// looksLikeUTF8 reports whether cells decoded as Shift_JIS were UTF-8 all along: UTF-8
+// read as Shift_JIS mostly decodes without error into nonsense ("繝｡繝ｼ繝ｫ"), and
+// encoding it back gives the original bytes.
+func looksLikeUTF8(cells []string) bool {
+	s := strings.Join(cells, ",")
+	b, err := japanese.ShiftJIS.NewEncoder().Bytes([]byte(s))
+	return err == nil && utf8.Valid(b) && len(b) != utf8.RuneCount(b)
+}
+
 // validZone reports whether name is an IANA time zone. Answers are remembered because
 // a list usually has one or two zones on thousands of rows, and LoadLocation reads the
 // zone database every time.
@@ -394,9 +407,11 @@ func quoteReason(pe *csv.ParseError) string {
 		}
 		return fmt.Sprintf(`has a " in a cell that is not in quotes%s: such a cell must be quoted, with each " doubled`, where)
 	case errors.Is(pe.Err, csv.ErrQuote) && pe.Line != pe.StartLine:
-		return fmt.Sprintf(`has a quoted cell that is not closed properly: lines %d to %d were read as part of it and skipped`, pe.StartLine, pe.Line)
+		// Most often a quote that is never closed, which takes everything up to
+		// the end of the file with it: the line numbers show how much.
+		return fmt.Sprintf(`has a quoted cell that is not closed properly: lines %d to %d were read as one row and skipped`, pe.StartLine, pe.Line)
 	case errors.Is(pe.Err, csv.ErrQuote):
-		return `has a " after the closing quote of a cell: a " inside a quoted cell must be doubled`
+		return `has a quoted cell that is not closed properly: a " inside a quoted cell must be doubled`
 	}
 	return pe.Err.Error()
 }

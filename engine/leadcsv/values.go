@@ -115,7 +115,7 @@ func parseEmployees(s string) (*int, error) {
 			return -1
 		}
 		return r
-	}, width.Fold.String(s))
+	}, fold(s))
 	if t == "" {
 		return nil, nil
 	}
@@ -219,7 +219,7 @@ func normaliseConsent(s string) string {
 			return -1
 		}
 		return r
-	}, strings.ToLower(width.Fold.String(s)))
+	}, strings.ToLower(fold(s)))
 }
 
 // parseConsent reads a consent cell as "granted" or "denied"; an empty cell is nil.
