@@ -117,7 +117,7 @@ func RecordClientEvent(ctx context.Context, db DB, via string, in Input, e Clien
 	}
 	var outcome Outcome
 	var ev Event
-	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+	err := inTx(ctx, db, func(tx pgx.Tx) error {
 		out, err := upsertTx(ctx, tx, via, []Input{in})
 		if err != nil {
 			return err
@@ -150,6 +150,18 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []newEvent, returning b
 	if len(events) == 0 {
 		return nil, nil
 	}
+	if !returning {
+		// The events of upserts happen now: COPY them and let the column default say when.
+		values := make([][]any, len(events))
+		for i, e := range events {
+			values[i] = []any{e.LeadID, e.Type, e.Properties}
+		}
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, []string{"lead_id", "type", "properties"}, pgx.CopyFromRows(values))
+		if err != nil {
+			return nil, fmt.Errorf("insert events: %w", err)
+		}
+		return nil, nil
+	}
 	ids := make([]int64, len(events))
 	types := make([]string, len(events))
 	times := make([]*time.Time, len(events))
@@ -165,12 +177,6 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []newEvent, returning b
 	const insert = `INSERT INTO events (lead_id, type, occurred_at, properties)
 		SELECT x.lead_id, x.type, coalesce(x.occurred_at, now()), x.properties::jsonb
 		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[]) AS x(lead_id, type, occurred_at, properties)`
-	if !returning {
-		if _, err := tx.Exec(ctx, insert, ids, types, times, props); err != nil {
-			return nil, fmt.Errorf("insert events: %w", err)
-		}
-		return nil, nil
-	}
 	rows, err := tx.Query(ctx, insert+` RETURNING id, lead_id, type, occurred_at, recorded_at, properties`, ids, types, times, props)
 	if err != nil {
 		return nil, fmt.Errorf("insert events: %w", err)
