@@ -152,25 +152,25 @@ func (in *Input) merge(later Input) {
 	maps.Copy(in.Attributes, later.Attributes)
 }
 
-// row is a lead's writable columns, as sent to PostgreSQL in a JSON recordset.
+// row is a lead's writable columns: what an upsert inserts or updates.
 type row struct {
-	ID             int64          `json:"id"`
-	Email          string         `json:"email"`
-	FirstName      string         `json:"first_name"`
-	LastName       string         `json:"last_name"`
-	Company        string         `json:"company"`
-	Department     string         `json:"department"`
-	Title          string         `json:"title"`
-	Phone          string         `json:"phone"`
-	Employees      *int           `json:"employees"`
-	Industry       string         `json:"industry"`
-	Country        string         `json:"country"`
-	Timezone       string         `json:"timezone"`
-	Source         string         `json:"source"`
-	Attributes     map[string]any `json:"attributes"`
-	Tags           []string       `json:"tags"`
-	Consent        string         `json:"consent"`
-	ConsentChanged bool           `json:"consent_changed"`
+	ID             int64
+	Email          string
+	FirstName      string
+	LastName       string
+	Company        string
+	Department     string
+	Title          string
+	Phone          string
+	Employees      *int
+	Industry       string
+	Country        string
+	Timezone       string
+	Source         string
+	Attributes     map[string]any
+	Tags           []string
+	Consent        string
+	ConsentChanged bool
 }
 
 // columns turns rows into one array per column, the shape unnest() takes: far

@@ -211,6 +211,12 @@ func (c *Cluster) stop() error {
 	if err != nil || pid == 0 {
 		return err
 	}
+	if !isPostgres(pid) {
+		// The server died without cleaning up (a crash), and its PID may now be another
+		// program's: signal nothing. The next Start clears the stale postmaster.pid.
+		c.cfg.Logger.Warn("embedded PostgreSQL is not running", "pid", pid, "data_dir", c.dataDir)
+		return nil
+	}
 	// SIGINT is PostgreSQL's fast shutdown: clients are disconnected, work is kept.
 	if err := syscall.Kill(pid, syscall.SIGINT); err != nil {
 		if errors.Is(err, syscall.ESRCH) {
@@ -220,7 +226,7 @@ func (c *Cluster) stop() error {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if syscall.Kill(pid, 0) != nil {
+		if !alive(pid) {
 			c.cfg.Logger.Info("embedded PostgreSQL stopped", "data_dir", c.dataDir)
 			return nil
 		}
@@ -283,21 +289,49 @@ log_min_messages = warning
 	return err
 }
 
-// running reports whether a live postmaster owns the cluster; a postmaster.pid whose
-// process is gone (a crash, a reboot) is removed so that a new start can proceed.
+// running reports whether a live postmaster owns the cluster. Otherwise the lock files a
+// dead server left (a crash, a reboot) are removed so that a new start can proceed:
+// PostgreSQL takes a lock file whose PID is taken by a process, any process (a reused PID,
+// or the dead server as a zombie nobody reaps), for a running server and will not start.
 func (c *Cluster) running() (bool, error) {
 	pid, _, err := c.readPID()
-	if err != nil || pid == 0 {
+	if err != nil {
 		return false, err
 	}
-	if isPostgres(pid) {
+	if pid != 0 && isPostgres(pid) {
 		return true, nil
 	}
-	c.cfg.Logger.Warn("removing stale postmaster.pid left by a crash", "pid", pid, "data_dir", c.dataDir)
-	if err := os.Remove(filepath.Join(c.dataDir, "postmaster.pid")); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return false, err
+	for _, path := range []string{
+		filepath.Join(c.dataDir, "postmaster.pid"),
+		filepath.Join(c.sockDir, fmt.Sprintf(".s.PGSQL.%d.lock", port)),
+	} {
+		if err := c.removeStaleLock(path); err != nil {
+			return false, err
+		}
 	}
 	return false, nil
+}
+
+// removeStaleLock removes a PostgreSQL lock file (its first line is the owner's PID)
+// unless a live postgres process owns it.
+func (c *Cluster) removeStaleLock(path string) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || isPostgres(pid) {
+		return nil // not one to judge: left to PostgreSQL
+	}
+	c.cfg.Logger.Warn("removing stale lock file left by a crash", "file", path, "pid", pid)
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 func (c *Cluster) start(ctx context.Context) error {
@@ -418,7 +452,7 @@ func (c *Cluster) readPID() (int, string, error) {
 // isPostgres reports whether pid is a live postgres process (a PID may be reused by
 // another program after a crash or reboot).
 func isPostgres(pid int) bool {
-	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+	if !alive(pid) {
 		return false
 	}
 	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
@@ -426,6 +460,29 @@ func isPostgres(pid int) bool {
 		return true // no /proc: trust the signal check
 	}
 	return strings.HasPrefix(strings.TrimSpace(string(comm)), "postgres")
+}
+
+// alive reports whether pid is a process that has not exited. A zombie (exited, not yet
+// reaped) has: a server outlives the process that started it, is then re-parented to
+// PID 1, and where PID 1 does not reap (as in many containers) stays a zombie for ever.
+func alive(pid int) bool {
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		if _, serr := os.Stat("/proc/self/stat"); serr == nil && errors.Is(err, os.ErrNotExist) {
+			return false // gone since the signal check
+		}
+		return true // no /proc: trust the signal check
+	}
+	// "pid (comm) state ...": comm may hold spaces and parentheses, so the state is the
+	// first field after the last ')'.
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		return s[i+2] != 'Z' && s[i+2] != 'X'
+	}
+	return true
 }
 
 func tail(path string, n int) string {
@@ -505,17 +562,19 @@ func serverAccount() (*account, error) {
 }
 
 // clusterHome is where the cluster's files go: dir/pg, unless the unprivileged account
-// cannot reach dir (a checkout under root's private home, say). Then it is a folder of
-// /var/tmp named after dir, and the log says so.
+// cannot reach dir (a checkout under root's private home, say) or the socket's path
+// there would be too long. Then it is a folder of /var/tmp named after dir, and the log
+// says so.
 func clusterHome(dir string, acct *account, log *slog.Logger) (string, error) {
 	home := filepath.Join(dir, "pg")
-	if acct == nil {
-		return home, nil
+	blocked := ""
+	if acct != nil {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", err
+		}
+		blocked = traversalBlocker(dir, acct)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	blocked := traversalBlocker(dir, acct)
+	// The socket path limit (107 bytes) holds for every account, root or not.
 	sockPath := filepath.Join(home, "run", ".s.PGSQL.5432")
 	if blocked == "" && len(sockPath) < 100 {
 		return home, nil
