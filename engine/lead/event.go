@@ -150,7 +150,7 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []newEvent, returning b
 	if len(events) == 0 {
 		return nil, nil
 	}
-	if !returning {
+	if !returning && len(events) >= copyThreshold {
 		// The events of upserts happen now: COPY them and let the column default say when.
 		values := make([][]any, len(events))
 		for i, e := range events {
@@ -177,6 +177,12 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []newEvent, returning b
 	const insert = `INSERT INTO events (lead_id, type, occurred_at, properties)
 		SELECT x.lead_id, x.type, coalesce(x.occurred_at, now()), x.properties::jsonb
 		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[]) AS x(lead_id, type, occurred_at, properties)`
+	if !returning {
+		if _, err := tx.Exec(ctx, insert, ids, types, times, props); err != nil {
+			return nil, fmt.Errorf("insert events: %w", err)
+		}
+		return nil, nil
+	}
 	rows, err := tx.Query(ctx, insert+` RETURNING id, lead_id, type, occurred_at, recorded_at, properties`, ids, types, times, props)
 	if err != nil {
 		return nil, fmt.Errorf("insert events: %w", err)
