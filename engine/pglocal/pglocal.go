@@ -252,24 +252,62 @@ func (c *Cluster) ensureDirs() error {
 	return nil
 }
 
+// initdb creates the cluster in a scratch directory and renames it into place only
+// once it is complete with nurture's settings, so that a crash or an interrupt during
+// creation leaves nothing that a later start would take for a cluster.
 func (c *Cluster) initdb(ctx context.Context) error {
 	c.cfg.Logger.Info("creating embedded PostgreSQL cluster", "data_dir", c.dataDir)
-	cmd := c.command(ctx, "initdb",
-		"-D", c.dataDir, "-U", superuser, "--auth=trust", "-E", "UTF8",
-		"--locale=C.UTF-8", "--no-instructions")
-	out, err := cmd.CombinedOutput()
-	if err != nil && bytes.Contains(out, []byte("locale")) {
-		// Older systems may lack C.UTF-8; the plain C locale still stores UTF-8 text.
-		_ = os.RemoveAll(c.dataDir)
-		if err := c.ensureDirs(); err != nil {
-			return err
+	scratch := c.dataDir + ".init"
+	run := func(locale string) ([]byte, error) {
+		if err := os.RemoveAll(scratch); err != nil {
+			return nil, err
 		}
-		cmd = c.command(ctx, "initdb", "-D", c.dataDir, "-U", superuser, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-instructions")
-		out, err = cmd.CombinedOutput()
+		if err := c.mkdirOwned(scratch); err != nil {
+			return nil, err
+		}
+		return c.command(ctx, "initdb", "-D", scratch, "-U", superuser, "--auth=trust", "-E", "UTF8",
+			"--locale="+locale, "--no-instructions").CombinedOutput()
+	}
+	out, err := run("C.UTF-8")
+	if err != nil && bytes.Contains(out, []byte("invalid locale")) {
+		// Older systems may lack C.UTF-8; the plain C locale still stores UTF-8 text.
+		out, err = run("C")
 	}
 	if err != nil {
+		_ = os.RemoveAll(scratch)
+		if ctx.Err() != nil {
+			err = ctx.Err() // initdb was killed because the start was called off
+		}
 		return fmt.Errorf("pglocal: initdb: %w\n%s", err, out)
 	}
+	if err := c.configure(scratch); err != nil {
+		return err
+	}
+	// The data dir holds no cluster (no PG_VERSION), at most an empty directory.
+	if err := os.RemoveAll(c.dataDir); err != nil {
+		return err
+	}
+	if err := os.Rename(scratch, c.dataDir); err != nil {
+		return fmt.Errorf("pglocal: %w", err)
+	}
+	return nil
+}
+
+// mkdirOwned makes a private directory owned by the server's account.
+func (c *Cluster) mkdirOwned(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("pglocal: create %s: %w", dir, err)
+	}
+	if c.user != nil {
+		if err := os.Chown(dir, c.user.uid, c.user.gid); err != nil {
+			return fmt.Errorf("pglocal: give %s to %s: %w", dir, c.user.name, err)
+		}
+	}
+	return nil
+}
+
+// configure appends nurture's settings to a new cluster's postgresql.conf.
+func (c *Cluster) configure(dataDir string) error {
 	conf := fmt.Sprintf(`
 # Written by nurture: a private cluster reached over a Unix socket only.
 listen_addresses = ''
@@ -280,13 +318,15 @@ shared_buffers = 128MB
 fsync = on
 log_min_messages = warning
 `, c.sockDir, port)
-	f, err := os.OpenFile(filepath.Join(c.dataDir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	f, err := os.OpenFile(filepath.Join(dataDir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	_, err = f.WriteString(conf)
-	return err
+	if _, err := f.WriteString(conf); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // running reports whether a live postmaster owns the cluster. Otherwise the lock files a
