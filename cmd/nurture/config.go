@@ -182,7 +182,9 @@ func (c *Config) secret() ([]byte, error) {
 		return nil, err
 	}
 	b = []byte(base64.RawURLEncoding.EncodeToString(raw))
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+	// The folder stays enterable by others: the embedded cluster inside it is run by
+	// the postgres account when nurture runs as root. The secret itself is private.
+	if err := os.MkdirAll(c.DataDir, 0o755); err != nil {
 		return nil, err
 	}
 	// O_EXCL: two processes starting at once must not each write a different secret.

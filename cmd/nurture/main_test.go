@@ -137,7 +137,8 @@ func dataDir(t *testing.T) string {
 
 func TestServeOnTheEmbeddedDatabaseKeepsLeadsAcrossRestarts(t *testing.T) {
 	t.Parallel()
-	dir := dataDir(t)
+	// As on a fresh clone: the data dir does not exist yet.
+	dir := filepath.Join(dataDir(t), ".nurture")
 	vars := map[string]string{"NURTURE_DATA_DIR": dir, "NURTURE_API_KEY": testAPIKey}
 
 	first := startServer(t, vars)
@@ -148,12 +149,14 @@ func TestServeOnTheEmbeddedDatabaseKeepsLeadsAcrossRestarts(t *testing.T) {
 	id := int64(body["id"].(float64))
 
 	// A command run beside the server joins its database rather than starting another.
-	csv := filepath.Join(dir, "leads.csv")
+	csv := filepath.Join(filepath.Dir(dir), "leads.csv")
 	require.NoError(t, os.WriteFile(csv, []byte("メールアドレス,会社名\nsato@example.com,ACME\n"), 0o644))
 	stdout, stderr, err := runCommand(t, vars, "import", csv)
 	require.NoError(t, err, stderr)
 	require.Contains(t, stdout, "1 created")
 
+	require.FileExists(t, filepath.Join(dir, "pg", "pgdata", "PG_VERSION"), "the cluster lives in the data dir, not a fallback")
+	require.FileExists(t, filepath.Join(dir, "secret"))
 	require.NoError(t, first.stop())
 	require.Contains(t, first.logs.String(), "embedded PostgreSQL stopped")
 	_, err = os.Stat(filepath.Join(dir, "pg", "pgdata", "postmaster.pid"))

@@ -39,14 +39,14 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	log := c.logger(&cfg)
 	log.Info("starting nurture", "version", versionString(), "role", cfg.Role)
 
-	if _, err := cfg.secret(); err != nil {
-		return err
-	}
 	db, err := openDatabase(ctx, &cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if _, err := cfg.secret(); err != nil {
+		return err
+	}
 	if cfg.APIKey != "" {
 		if err := apikey.Ensure(ctx, db.Pool, apikey.BootstrapName, cfg.APIKey); err != nil {
 			return err
