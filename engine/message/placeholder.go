@@ -1,0 +1,90 @@
+package message
+
+import (
+	"html"
+	"net/url"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// A Markdown body is a Go template executed before the Markdown is rendered, so a
+// lead value printed into it would be read as Markdown (and as raw HTML, which the
+// marketer's own Markdown may contain). To keep lead values out of the Markdown,
+// every value is printed as a placeholder made only of private-use characters, which
+// Markdown treats as plain letters: U+E000, then U+E100+b for each byte b of the
+// value, then U+E001. After the Markdown is rendered, each placeholder is replaced by
+// its value, HTML-escaped. Placeholders carry their value, so no state is kept
+// between printing and replacing, and a template may be executed concurrently.
+const (
+	placeholderOpen  = '\uE000'
+	placeholderClose = '\uE001'
+	placeholderByte  = 0xE100
+)
+
+func placeholder(s string) string {
+	var b strings.Builder
+	b.Grow(3 * (len(s) + 2))
+	b.WriteRune(placeholderOpen)
+	for i := 0; i < len(s); i++ {
+		b.WriteRune(placeholderByte + rune(s[i]))
+	}
+	b.WriteRune(placeholderClose)
+	return b.String()
+}
+
+var (
+	// rawPlaceholder is a placeholder as Markdown passes text through.
+	rawPlaceholder = regexp.MustCompile("\uE000[\uE100-\uE1FF]*\uE001")
+	// escapedPlaceholder is a placeholder in a link destination, which Markdown
+	// percent-encodes: U+E000 is %EE%80%80, U+E100–U+E1FF are %EE%84%80–%EE%87%BF.
+	escapedPlaceholder = regexp.MustCompile(`%EE%80%80((?:%EE%8[4-7]%[89AB][0-9A-F])*)%EE%80%81`)
+)
+
+// fillPlaceholders replaces the placeholders in HTML rendered from Markdown with
+// their values, escaped for HTML, and percent-encoded as one component of a URL
+// where Markdown made the placeholder part of a link's address.
+func fillPlaceholders(s string) string {
+	if !strings.ContainsRune(s, placeholderOpen) && !strings.Contains(s, "%EE%80%80") {
+		return s
+	}
+	s = escapedPlaceholder.ReplaceAllStringFunc(s, func(m string) string {
+		inner, err := url.PathUnescape(m[len("%EE%80%80") : len(m)-len("%EE%80%81")])
+		if err != nil {
+			return ""
+		}
+		return html.EscapeString(escapeURLComponent(decodePlaceholder(inner)))
+	})
+	return rawPlaceholder.ReplaceAllStringFunc(s, func(m string) string {
+		_, open := utf8.DecodeRuneInString(m)
+		_, close := utf8.DecodeLastRuneInString(m)
+		return html.EscapeString(decodePlaceholder(m[open : len(m)-close]))
+	})
+}
+
+// escapeURLComponent percent-encodes every byte of s but the unreserved characters
+// of RFC 3986, so that a lead value stays one part of a URL, in a path or a query:
+// "A&B/C" cannot add a parameter or a path segment.
+func escapeURLComponent(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+func decodePlaceholder(runes string) string {
+	b := make([]byte, 0, len(runes)/3)
+	for _, r := range runes {
+		b = append(b, byte(r-placeholderByte))
+	}
+	return string(b)
+}

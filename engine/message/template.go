@@ -1,0 +1,325 @@
+package message
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	texttemplate "text/template"
+	"unicode/utf8"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/renderer/html"
+
+	"github.com/nurture-dev/nurture/engine/lead"
+)
+
+// template is one message template: its front matter and its body.
+type template struct {
+	name, file string
+	fm         *frontMatter
+	subject    *texttemplate.Template
+	preheader  *texttemplate.Template
+	markdown   *texttemplate.Template // a Markdown body, or
+	html       *htmltemplate.Template // an HTML body
+	layout     *layout
+}
+
+// layout is the HTML document a body is rendered into.
+type layout struct {
+	name, file string
+	src        string
+	tmpl       *htmltemplate.Template
+}
+
+// view is what a subject, preheader or body template sees. It has no func fields
+// (nor does lead.Lead), so the builtin call cannot reach anything.
+type view struct {
+	Lead           *lead.Lead
+	UnsubscribeURL string
+}
+
+// layoutView is what a layout sees.
+type layoutView struct {
+	Lead           *lead.Lead
+	UnsubscribeURL string
+	Subject        string
+	Preheader      string
+	Body           htmltemplate.HTML
+}
+
+// markdownRenderer renders Markdown bodies: CommonMark with GitHub's tables, strikethrough
+// and bare links, soft line breaks between Japanese characters dropped (as a
+// Japanese reader expects), and the marketer's raw HTML kept.
+var markdownRenderer = goldmark.New(
+	goldmark.WithExtensions(
+		extension.Table,
+		extension.Strikethrough,
+		extension.Linkify,
+		extension.NewCJK(extension.WithEastAsianLineBreaks(extension.EastAsianLineBreaksCSS3Draft), extension.WithEscapedSpace()),
+	),
+	goldmark.WithRendererOptions(html.WithUnsafe()),
+)
+
+// normalize returns the text of a template file with a UTF-8 byte order mark
+// removed and CRLF line ends made LF.
+func normalize(file string, src string) (string, error) {
+	if !utf8.ValidString(src) {
+		return "", &Error{File: file, Msg: "the file is not UTF-8"}
+	}
+	src = strings.TrimPrefix(src, "\uFEFF")
+	return strings.ReplaceAll(src, "\r\n", "\n"), nil
+}
+
+// parseLayout parses and checks a layout.
+func parseLayout(file, name, src string) (*layout, error) {
+	src, err := normalize(file, src)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := htmltemplate.New("layout").Option("missingkey=zero").Funcs(htmlFuncs()).Parse(src)
+	if err != nil {
+		return nil, templateError(file, err, src, pos{1, 1})
+	}
+	if !usesField(htmlTrees(tmpl), "Body") {
+		return nil, &Error{File: file, Line: 1, Msg: "the layout never shows the message: it needs {{.Body}}"}
+	}
+	addToActions(htmlTrees(tmpl), valueFunc)
+	l := &layout{name: name, file: file, src: src, tmpl: tmpl}
+	if err := checkStyles(file, src, 1); err != nil {
+		return nil, err
+	}
+	for _, sample := range sampleLeads() {
+		const marker = "nurture-layout-check"
+		out, err := l.execute(layoutView{
+			Lead:           sample,
+			UnsubscribeURL: sampleUnsubscribeURL,
+			Subject:        "件名",
+			Preheader:      "プリヘッダー",
+			Body:           "<p>" + marker + "</p>",
+		})
+		if err != nil {
+			return nil, err
+		}
+		if !strings.Contains(out, marker) {
+			return nil, &Error{File: file, Line: 1, Msg: "the layout does not show {{.Body}} for every lead"}
+		}
+		if _, err := finish(out, Data{Lead: sample, UnsubscribeURL: sampleUnsubscribeURL, Tracking: sampleTracking()}); err != nil {
+			return nil, &Error{File: file, Msg: err.Error()}
+		}
+	}
+	return l, nil
+}
+
+func (l *layout) execute(v layoutView) (string, error) {
+	var b strings.Builder
+	if err := l.tmpl.Execute(&b, v); err != nil {
+		return "", templateError(l.file, err, l.src, pos{1, 1})
+	}
+	return b.String(), nil
+}
+
+// parseTemplate parses and checks a template, rendering it for sample leads.
+func parseTemplate(file, name, src string, layouts map[string]*layout, badLayouts map[string]string) (*template, error) {
+	src, err := normalize(file, src)
+	if err != nil {
+		return nil, err
+	}
+	fm, err := parseFrontMatter(file, src)
+	if err != nil {
+		return nil, err
+	}
+	t := &template{name: name, file: file, fm: fm}
+	var errs []error
+
+	l, ok := layouts[fm.layout.value]
+	if !ok {
+		at := fm.layout.at
+		if !fm.layout.set {
+			at = pos{1, 0}
+		}
+		msg := fmt.Sprintf("layout %q not found: there is no _layouts/%s.html", fm.layout.value, fm.layout.value)
+		if bad, isBad := badLayouts[fm.layout.value]; isBad {
+			msg = fmt.Sprintf("layout %q has problems (see %s)", fm.layout.value, bad)
+		}
+		errs = append(errs, &Error{File: file, Line: at.line, Column: at.column, Msg: msg})
+	}
+	t.layout = l
+
+	if t.subject, err = parseText(file, "subject", fm.subject); err != nil {
+		errs = append(errs, err)
+	}
+	if t.preheader, err = parseText(file, "preheader", fm.preheader); err != nil {
+		errs = append(errs, err)
+	}
+	body := pos{fm.bodyLine, 1}
+	switch path.Ext(file) {
+	case ".md":
+		t.markdown, err = texttemplate.New("body").Option("missingkey=zero").Funcs(textFuncs()).Parse(fm.body)
+		if err == nil {
+			addToActions(textTrees(t.markdown), markdownFunc)
+		}
+	default:
+		t.html, err = htmltemplate.New("body").Option("missingkey=zero").Funcs(htmlFuncs()).Parse(fm.body)
+		if err == nil {
+			addToActions(htmlTrees(t.html), valueFunc)
+		}
+	}
+	if err != nil {
+		errs = append(errs, templateError(file, err, fm.body, body))
+	} else if err := checkStyles(file, fm.body, fm.bodyLine); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+
+	// Render for a lead with every field filled and for one with none, so that an
+	// unknown field or a function given the wrong type is found now, not when a
+	// scenario sends.
+	for i, sample := range sampleLeads() {
+		r, err := t.render(Data{Lead: sample, UnsubscribeURL: sampleUnsubscribeURL, Tracking: sampleTracking()})
+		if err != nil {
+			return nil, err
+		}
+		if i == 1 && r.Subject == "" {
+			return nil, &Error{File: file, Line: fm.subject.at.line, Column: fm.subject.at.column, Msg: "the subject is empty for a lead with no fields: add a fallback with default"}
+		}
+	}
+	return t, nil
+}
+
+// parseText parses a front-matter value as a text/template.
+func parseText(file, name string, f field) (*texttemplate.Template, error) {
+	t, err := texttemplate.New(name).Option("missingkey=zero").Funcs(textFuncs()).Parse(f.value)
+	if err != nil {
+		return nil, templateError(file, err, f.value, f.at)
+	}
+	addToActions(textTrees(t), valueFunc)
+	return t, nil
+}
+
+func (t *template) execText(tmpl *texttemplate.Template, f field, v view) (string, error) {
+	var b strings.Builder
+	if err := tmpl.Execute(&b, v); err != nil {
+		return "", templateError(t.file, err, f.value, f.at)
+	}
+	return oneLine(b.String()), nil
+}
+
+// render renders the template for d.
+func (t *template) render(d Data) (*Rendered, error) {
+	l := d.Lead
+	if l == nil {
+		l = &lead.Lead{}
+	}
+	v := view{Lead: l, UnsubscribeURL: d.UnsubscribeURL}
+	subject, err := t.execText(t.subject, t.fm.subject, v)
+	if err != nil {
+		return nil, err
+	}
+	preheader, err := t.execText(t.preheader, t.fm.preheader, v)
+	if err != nil {
+		return nil, err
+	}
+	var body strings.Builder
+	bodyAt := pos{t.fm.bodyLine, 1}
+	if t.markdown != nil {
+		var md bytes.Buffer
+		if err := t.markdown.Execute(&md, v); err != nil {
+			return nil, templateError(t.file, err, t.fm.body, bodyAt)
+		}
+		var out bytes.Buffer
+		if err := markdownRenderer.Convert(md.Bytes(), &out); err != nil {
+			return nil, fmt.Errorf("markdown: %w", err)
+		}
+		body.WriteString(fillPlaceholders(out.String()))
+	} else if err := t.html.Execute(&body, v); err != nil {
+		return nil, templateError(t.file, err, t.fm.body, bodyAt)
+	}
+
+	doc, err := t.layout.execute(layoutView{
+		Lead:           l,
+		UnsubscribeURL: d.UnsubscribeURL,
+		Subject:        subject,
+		Preheader:      preheader,
+		Body:           htmltemplate.HTML(body.String()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out, err := finish(doc, d)
+	if err != nil {
+		return nil, err
+	}
+	return &Rendered{
+		Subject:   subject,
+		Preheader: preheader,
+		From:      t.fm.from.value,
+		ReplyTo:   t.fm.replyTo.value,
+		HTML:      out.html,
+		Text:      out.text,
+		Links:     out.links,
+	}, nil
+}
+
+// templateErrorRE matches the position text/template and html/template put at the
+// start of their errors: "template: body:3:14: executing ..." or
+// "html/template:body:3: ...".
+var templateErrorRE = regexp.MustCompile(`(?s)^(?:html/)?template: ?[^:\s]*(?::(\d+))?(?::(\d+))?: (.*)$`)
+
+var executingRE = regexp.MustCompile(`^executing "[^"]*" at `)
+
+// quotedRE finds the token a parse error is about: unexpected "]" in operand,
+// function "env" not defined.
+var quotedRE = regexp.MustCompile(`(?:unexpected|function) "([^"]+)"`)
+
+// templateError turns an error of a template whose text src starts in the file at
+// start into an *Error with the position in the file. The column is counted in
+// characters; it is known only where the template package gives one.
+func templateError(file string, err error, src string, start pos) *Error {
+	m := templateErrorRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return &Error{File: file, Line: start.line, Msg: err.Error()}
+	}
+	line := 1 // the error does not say: the start of the template
+	if m[1] != "" {
+		line, _ = strconv.Atoi(m[1])
+	}
+	msg := executingRE.ReplaceAllString(m[3], "at ")
+	switch {
+	case msg == "unexpected EOF":
+		msg = "the template ends too early: an {{if}}, {{range}}, {{with}} or {{define}} has no {{end}}"
+	case strings.Contains(msg, "non-text context"):
+		msg, _, _ = strings.Cut(msg, ": {") // drop html/template's internal state
+	}
+	e := &Error{File: file, Line: start.line + line - 1, Msg: msg}
+	lines := strings.Split(src, "\n")
+	if m[1] == "" || start.column == 0 || line < 1 || line > len(lines) {
+		return e
+	}
+	text := lines[line-1]
+	col := -1
+	if m[2] != "" {
+		col, _ = strconv.Atoi(m[2]) // a 0-based byte offset in the line
+	} else if q := quotedRE.FindStringSubmatch(e.Msg); q != nil {
+		// A parse error has no column: find the token it quotes, inside an action.
+		from := max(strings.Index(text, "{{"), 0)
+		if i := strings.Index(text[from:], q[1]); i >= 0 {
+			col = from + i
+		}
+	}
+	if col < 0 || col > len(text) {
+		return e
+	}
+	e.Column = utf8.RuneCountInString(text[:col]) + 1
+	if line == 1 {
+		e.Column += start.column - 1
+	}
+	return e
+}
