@@ -8,6 +8,16 @@ func (s *Server) routes() {
 	// Health, for load balancers and operators.
 	e.GET("/healthz", s.showHealth)
 
+	// Tracking and unsubscribe, public: every token is signed.
+	if s.deps.Mailer != nil {
+		e.GET("/t/o/:token", s.showPixel)
+		e.HEAD("/t/o/:token", s.showPixel)
+		e.GET("/t/c/:token", s.followLink)
+		e.HEAD("/t/c/:token", s.followLink)
+		e.GET("/u/:token", s.showUnsubscribe)
+		e.POST("/u/:token", s.unsubscribe)
+	}
+
 	// JSON API, behind bearer keys.
 	api := e.Group("/api/v1", s.requireAPIKey)
 	api.POST("/leads", s.saveLead)

@@ -17,7 +17,9 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/nurture-dev/nurture/engine/mail"
 	"github.com/nurture-dev/nurture/engine/queue"
+	"github.com/nurture-dev/nurture/engine/track"
 )
 
 // Config is how the HTTP server behaves.
@@ -39,6 +41,11 @@ type Deps struct {
 	// Working is whether this process works jobs, for the health report.
 	Working bool
 	Logger  *slog.Logger
+	// Mailer and Signer serve tracking and unsubscribe links; without them those
+	// routes are not served.
+	Mailer   *mail.Mailer
+	Signer   *track.Signer
+	Recorder *mail.HitRecorder
 }
 
 // Server is nurture's HTTP server.

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	netmail "net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,6 +57,18 @@ type Config struct {
 	LogLevel string
 	// LogFormat is text or json. Defaults to text.
 	LogFormat string
+	// SMTPPool is how many SMTP connections are kept and used at once. Defaults to 4.
+	SMTPPool int
+	// SendRate is the most messages per second a process sends; 0 is no limit.
+	// Defaults to 0.
+	SendRate float64
+	// DKIMKey is a PEM private key file (RSA or Ed25519); set, every message is signed.
+	// Defaults to none.
+	DKIMKey string
+	// DKIMSelector is the DKIM selector. Defaults to "nurture".
+	DKIMSelector string
+	// DKIMDomain is the signing domain. Defaults to the domain of NURTURE_FROM.
+	DKIMDomain string
 }
 
 // setting is one NURTURE_* variable and its flag.
@@ -70,8 +84,8 @@ func (s setting) flagName() string {
 // settings binds the configuration to its variables. Only settings a command uses
 // become its flags; all use the same names.
 type settings struct {
-	all         []setting
-	clickSettle string
+	all                             []setting
+	clickSettle, smtpPool, sendRate string
 }
 
 func newSettings(c *Config) *settings {
@@ -92,6 +106,11 @@ func newSettings(c *Config) *settings {
 		{"NURTURE_TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed", &c.TrustedProxies},
 		{"NURTURE_LOG_LEVEL", "info", "debug, info, warn or error", &c.LogLevel},
 		{"NURTURE_LOG_FORMAT", "text", "text or json", &c.LogFormat},
+		{"NURTURE_SMTP_POOL", "4", "SMTP connections kept and used at once", &s.smtpPool},
+		{"NURTURE_SEND_RATE", "0", "most messages per second this process sends; 0 is no limit", &s.sendRate},
+		{"NURTURE_DKIM_KEY", "", "PEM private key file (RSA or Ed25519) to DKIM-sign every message", &c.DKIMKey},
+		{"NURTURE_DKIM_SELECTOR", "nurture", "DKIM selector", &c.DKIMSelector},
+		{"NURTURE_DKIM_DOMAIN", "", "DKIM signing domain; empty uses the domain of NURTURE_FROM", &c.DKIMDomain},
 	}
 	return s
 }
@@ -129,6 +148,19 @@ func (c *Config) validate(s *settings) error {
 		errs = append(errs, fmt.Errorf("NURTURE_CLICK_SETTLE: %q is not a duration such as 60s", s.clickSettle))
 	}
 	c.ClickSettle = d
+	if n, err := strconv.Atoi(s.smtpPool); err != nil || n < 1 || n > 100 {
+		errs = append(errs, fmt.Errorf("NURTURE_SMTP_POOL: %q is not a number from 1 to 100", s.smtpPool))
+	} else {
+		c.SMTPPool = n
+	}
+	if r, err := strconv.ParseFloat(s.sendRate, 64); err != nil || r < 0 {
+		errs = append(errs, fmt.Errorf("NURTURE_SEND_RATE: %q is not a number of messages per second", s.sendRate))
+	} else {
+		c.SendRate = r
+	}
+	if _, err := netmail.ParseAddress(c.From); err != nil {
+		errs = append(errs, fmt.Errorf("NURTURE_FROM: %q is not an address such as \"Marketing <marketing@example.com>\"", c.From))
+	}
 	switch c.Role {
 	case queue.RoleAll, queue.RoleWeb, queue.RoleWorker:
 	default:

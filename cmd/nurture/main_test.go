@@ -94,6 +94,7 @@ func startServer(t *testing.T, vars map[string]string, args ...string) *server {
 	case a := <-addr:
 		s.URL = "http://" + a
 	case err := <-done:
+		done <- err // for stop
 		t.Fatalf("serve ended before listening: %v\n%s", err, logs)
 	case <-time.After(90 * time.Second):
 		t.Fatalf("serve did not listen within 90s\n%s", logs)

@@ -7,7 +7,10 @@ import (
 	"net"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/nurture-dev/nurture/engine/apikey"
+	"github.com/nurture-dev/nurture/engine/mail"
 	"github.com/nurture-dev/nurture/engine/queue"
 	"github.com/nurture-dev/nurture/web"
 )
@@ -44,9 +47,11 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	if _, err := cfg.secret(); err != nil {
+	mg, err := openMailing(&cfg, log)
+	if err != nil {
 		return err
 	}
+	defer mg.Close()
 	if cfg.APIKey != "" {
 		if err := apikey.Ensure(ctx, db.Pool, apikey.BootstrapName, cfg.APIKey); err != nil {
 			return err
@@ -55,7 +60,9 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 
 	working := queue.Works(cfg.Role)
-	client, err := queue.New(db.Pool, queue.NewWorkers(), queue.Config{Role: cfg.Role, Logger: log})
+	workers := queue.NewWorkers()
+	river.AddWorker(workers, &mail.SendWorker{Mailer: mg.mailer, Pool: db.Pool})
+	client, err := queue.New(db.Pool, workers, queue.Config{Role: cfg.Role, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -74,7 +81,12 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		}()
 	}
 
-	srv := web.New(web.Config{TrustedProxies: proxies}, web.Deps{Pool: db.Pool, Queue: client, Working: working, Logger: log})
+	recorder := mg.mailer.NewHitRecorder(db.Pool, 2)
+	defer recorder.Close() // after the HTTP server: the hits it took in are recorded
+	srv := web.New(web.Config{TrustedProxies: proxies}, web.Deps{
+		Pool: db.Pool, Queue: client, Working: working, Logger: log, Mailer: mg.mailer, Signer: mg.signer,
+		Recorder: recorder,
+	})
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("NURTURE_HTTP_ADDR: %w", err)

@@ -224,3 +224,13 @@ func jsonEqual(a, b any) bool {
 	}
 	return reflect.DeepEqual(na, nb)
 }
+
+// AppendEvent records an event nurture observed about a lead (email_sent,
+// unsubscribed, …) in the caller's transaction.
+func AppendEvent(ctx context.Context, tx pgx.Tx, leadID int64, typ string, props map[string]any) error {
+	if props == nil {
+		props = map[string]any{}
+	}
+	_, err := insertEvents(ctx, tx, []newEvent{{LeadID: leadID, Type: typ, Properties: props}}, false)
+	return err
+}

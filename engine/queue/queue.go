@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,6 +43,12 @@ type Config struct {
 	SendWorkers int
 	// Logger receives River's logs. Defaults to slog.Default().
 	Logger *slog.Logger
+	// Only, when set, limits the queues worked to these (a command that sends one
+	// message works the send queue alone). Defaults to all of them.
+	Only []string
+	// RetryPolicy says when a failed job runs again. Defaults to River's exponential
+	// backoff (attempt⁴ seconds); tests make it quick.
+	RetryPolicy river.ClientRetryPolicy
 }
 
 // Client is the River client of this process.
@@ -85,8 +92,9 @@ func New(pool *pgxpool.Pool, workers *river.Workers, cfg Config) (*Client, error
 		cfg.Logger = slog.Default()
 	}
 	rc := &river.Config{
-		Logger:  cfg.Logger,
-		Workers: workers,
+		Logger:      cfg.Logger,
+		Workers:     workers,
+		RetryPolicy: cfg.RetryPolicy,
 	}
 	switch cfg.Role {
 	case RoleAll, RoleWorker:
@@ -94,6 +102,13 @@ func New(pool *pgxpool.Pool, workers *river.Workers, cfg Config) (*Client, error
 			Default: {MaxWorkers: 10},
 			Step:    {MaxWorkers: cfg.StepWorkers},
 			Send:    {MaxWorkers: cfg.SendWorkers},
+		}
+		if len(cfg.Only) > 0 {
+			for name := range rc.Queues {
+				if !slices.Contains(cfg.Only, name) {
+					delete(rc.Queues, name)
+				}
+			}
 		}
 	case RoleWeb:
 	default:

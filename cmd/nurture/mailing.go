@@ -1,0 +1,105 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"log/slog"
+	netmail "net/mail"
+
+	"github.com/nurture-dev/nurture/engine/mail"
+	"github.com/nurture-dev/nurture/engine/message"
+	"github.com/nurture-dev/nurture/engine/track"
+)
+
+// mailing is what sending mail needs: templates, the link signer and a transport.
+type mailing struct {
+	templates *message.Set
+	signer    *track.Signer
+	mailer    *mail.Mailer
+	smtp      *mail.SMTPSender // nil in outbox mode
+}
+
+// mailSettings are the settings of the commands that send mail.
+var mailSettings = []string{"NURTURE_BASE_URL", "NURTURE_SMTP_URL", "NURTURE_FROM", "NURTURE_SECRET",
+	"NURTURE_TEMPLATES_DIR", "NURTURE_SMTP_POOL", "NURTURE_SEND_RATE", "NURTURE_DKIM_KEY",
+	"NURTURE_DKIM_SELECTOR", "NURTURE_DKIM_DOMAIN"}
+
+// openMailing loads the templates (a template with problems is left out, each problem
+// logged with its file and line) and sets up delivery.
+func openMailing(cfg *Config, log *slog.Logger) (*mailing, error) {
+	secret, err := cfg.secret()
+	if err != nil {
+		return nil, err
+	}
+	signer, err := track.NewSigner(secret)
+	if err != nil {
+		return nil, fmt.Errorf("NURTURE_SECRET: %w", err)
+	}
+	set, err := message.Load(cfg.TemplatesDir)
+	if set == nil {
+		if _, statErr := os.Stat(cfg.TemplatesDir); !errors.Is(statErr, fs.ErrNotExist) {
+			return nil, fmt.Errorf("NURTURE_TEMPLATES_DIR: %w", err)
+		}
+		log.Warn("no templates folder: nothing can be sent until there is one", "dir", cfg.TemplatesDir)
+		err = nil
+	}
+	for _, problem := range unjoin(err) {
+		log.Error("template left out", "problem", problem.Error())
+	}
+	if set != nil {
+		log.Info("templates loaded", "dir", cfg.TemplatesDir, "count", len(set.Names()))
+	}
+
+	mg := &mailing{templates: set, signer: signer}
+	var sender mail.Sender
+	if cfg.SMTPURL == "" {
+		log.Warn("OUTBOX MODE: NURTURE_SMTP_URL is empty, so no mail leaves this machine; messages are kept in the outbox")
+	} else {
+		sc, err := mail.ParseSMTPURL(cfg.SMTPURL)
+		if err != nil {
+			return nil, fmt.Errorf("NURTURE_SMTP_URL: %w", err)
+		}
+		sc.PoolSize, sc.Rate = cfg.SMTPPool, cfg.SendRate
+		if cfg.DKIMKey != "" {
+			domain := cfg.DKIMDomain
+			if domain == "" {
+				a, _ := netmail.ParseAddress(cfg.From)
+				if a != nil {
+					domain = mail.Domain(a.Address)
+				}
+			}
+			if sc.DKIM, err = mail.LoadDKIM(cfg.DKIMKey, domain, cfg.DKIMSelector); err != nil {
+				return nil, fmt.Errorf("NURTURE_DKIM_KEY: %w", err)
+			}
+			log.Info("DKIM signing on", "domain", domain, "selector", cfg.DKIMSelector)
+		}
+		mg.smtp = mail.NewSMTPSender(sc)
+		sender = mg.smtp
+		log.Info("mail goes out through SMTP", "server", mg.smtp.Describe())
+	}
+	mg.mailer = mail.New(mail.Config{
+		BaseURL: cfg.BaseURL, From: cfg.From, Templates: func() *message.Set { return mg.templates },
+		Signer: signer, Sender: sender, Logger: log,
+	})
+	return mg, nil
+}
+
+func (mg *mailing) Close() {
+	if mg.smtp != nil {
+		_ = mg.smtp.Close()
+	}
+}
+
+// unjoin lists the errors of an errors.Join.
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	var j interface{ Unwrap() []error }
+	if errors.As(err, &j) {
+		return j.Unwrap()
+	}
+	return []error{err}
+}

@@ -1,0 +1,336 @@
+package mail
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/nurture-dev/nurture/engine/lead"
+	"github.com/nurture-dev/nurture/engine/track"
+)
+
+// ErrUnknownMessage is a token for a message that does not exist, was never sent, or
+// a link it does not have.
+var ErrUnknownMessage = errors.New("unknown message")
+
+// burstLookback is how far back earlier hits are judged again with a new one.
+const burstLookback = 10 * time.Minute
+
+// Event types of tracking hits.
+const (
+	TypeOpened  = "email_opened"
+	TypeClicked = "email_clicked"
+)
+
+// HitResult is what a recorded hit leads to.
+type HitResult struct {
+	// RedirectURL is the stored target of a clicked link; empty for opens and the
+	// honeypot.
+	RedirectURL string
+	Judgement   track.Judgement
+	LeadID      int64
+}
+
+// RecordHit records one hit; see HitRecorder for many at once.
+func (m *Mailer) RecordHit(ctx context.Context, pool *pgxpool.Pool, tok track.Token, hit track.Hit) (HitResult, error) {
+	req := &hitRequest{tok: tok, hit: hit}
+	if err := m.recordBatch(ctx, pool, []*hitRequest{req}); err != nil {
+		return HitResult{}, fmt.Errorf("record hit on message %d: %w", tok.MessageID, err)
+	}
+	return req.res, req.err
+}
+
+type hitRequest struct {
+	tok  track.Token
+	hit  track.Hit
+	res  HitResult
+	err  error
+	done chan struct{}
+}
+
+// sentMessage is what judging a hit needs of its message.
+type sentMessage struct {
+	leadID  int64
+	sentAt  time.Time
+	links   []storedLink
+	earlier []pastHit
+	reqs    []*hitRequest
+}
+
+// recordBatch records hits in one transaction. Each hit becomes an event with its
+// verdict; the recent hits of each message are judged again with the new ones (a
+// honeypot hit reveals a scanner burst after the fact); and each message keeps its
+// first human open and click. The messages' rows are locked, so the hits of one
+// message are always judged together with all the others. A hit for an unknown
+// message or link gets ErrUnknownMessage and records nothing.
+func (m *Mailer) recordBatch(ctx context.Context, pool *pgxpool.Pool, reqs []*hitRequest) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		msgs, err := lockMessages(ctx, tx, reqs)
+		if err != nil {
+			return err
+		}
+		var events []hitEvent
+		var rejudged []pastHit
+		var firsts []int64 // messages whose first human open or click may have changed
+		for id, sm := range msgs {
+			hits := make([]track.Hit, 0, len(sm.earlier)+len(sm.reqs))
+			for _, e := range sm.earlier {
+				hits = append(hits, e.hit)
+			}
+			for _, r := range sm.reqs {
+				hits = append(hits, r.hit)
+			}
+			judged := m.classifier.Judge(sm.sentAt, hits)
+			changed := false
+			for i, e := range sm.earlier {
+				if judged[i].Verdict != e.verdict {
+					e.verdict, e.reasons = judged[i].Verdict, judged[i].Reasons
+					rejudged = append(rejudged, e)
+					changed = true
+				}
+			}
+			for i, r := range sm.reqs {
+				r.res.Judgement = judged[len(sm.earlier)+i]
+				events = append(events, newHitEvent(r, sm))
+				changed = changed || r.res.Judgement.Verdict == track.Human
+			}
+			if changed {
+				firsts = append(firsts, id)
+			}
+		}
+		if err := insertHitEvents(ctx, tx, events); err != nil {
+			return err
+		}
+		for _, e := range rejudged {
+			if _, err := tx.Exec(ctx, `UPDATE events SET properties = properties ||
+				jsonb_build_object('verdict', $2::text, 'reasons', $3::jsonb, 'rejudged_at', now()) WHERE id = $1`,
+				e.eventID, string(e.verdict), reasonsJSON(e.reasons)); err != nil {
+				return err
+			}
+		}
+		if len(firsts) > 0 {
+			_, err = tx.Exec(ctx, `UPDATE messages m SET
+				first_open_at = (SELECT min(occurred_at) FROM events WHERE lead_id = m.lead_id AND type = 'email_opened'
+					AND properties->>'message_id' = m.id::text AND properties->>'verdict' = 'human'),
+				first_click_at = (SELECT min(occurred_at) FROM events WHERE lead_id = m.lead_id AND type = 'email_clicked'
+					AND properties->>'message_id' = m.id::text AND properties->>'verdict' = 'human')
+				WHERE id = ANY($1)`, firsts)
+		}
+		return err
+	})
+}
+
+// lockMessages locks the sent messages the hits are for, in ID order so that
+// concurrent batches cannot deadlock, and reads their recent hits. Requests for
+// unknown messages or links are answered with ErrUnknownMessage and left out.
+func lockMessages(ctx context.Context, tx pgx.Tx, reqs []*hitRequest) (map[int64]*sentMessage, error) {
+	ids := make([]int64, 0, len(reqs))
+	for _, r := range reqs {
+		ids = append(ids, r.tok.MessageID)
+	}
+	// A message is trackable once rendered: a scanner may fetch its links between the
+	// SMTP server's 250 and our recording of it.
+	rows, err := tx.Query(ctx, `SELECT id, lead_id, coalesce(sent_at, now()), links FROM messages
+		WHERE id = ANY($1) AND attempts > 0 ORDER BY id FOR UPDATE`, ids)
+	if err != nil {
+		return nil, err
+	}
+	msgs := map[int64]*sentMessage{}
+	var id, leadID int64
+	var sentAt time.Time
+	var linksRaw []byte
+	_, err = pgx.ForEachRow(rows, []any{&id, &leadID, &sentAt, &linksRaw}, func() error {
+		sm := &sentMessage{leadID: leadID, sentAt: sentAt}
+		if err := json.Unmarshal(linksRaw, &sm.links); err != nil {
+			return fmt.Errorf("message %d: links: %w", id, err)
+		}
+		msgs[id] = sm
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var since time.Time
+	for _, r := range reqs {
+		sm, ok := msgs[r.tok.MessageID]
+		if ok && r.tok.Kind == track.Click && !slices.ContainsFunc(sm.links, func(l storedLink) bool { return l.Index == r.tok.Link }) {
+			ok = false
+		}
+		if !ok {
+			r.err = ErrUnknownMessage
+			continue
+		}
+		r.hit.Kind, r.hit.Link = r.tok.Kind, r.tok.Link
+		r.res.LeadID = sm.leadID
+		sm.reqs = append(sm.reqs, r)
+		if t := r.hit.At.Add(-burstLookback); since.IsZero() || t.Before(since) {
+			since = t
+		}
+	}
+	var leadIDs []int64
+	var msgIDs []string
+	for id, sm := range msgs {
+		if len(sm.reqs) == 0 {
+			delete(msgs, id)
+			continue
+		}
+		leadIDs = append(leadIDs, sm.leadID)
+		msgIDs = append(msgIDs, fmt.Sprint(id))
+	}
+	if len(msgs) == 0 {
+		return msgs, nil
+	}
+	past, err := tx.Query(ctx, `SELECT id, type, occurred_at, properties FROM events
+		WHERE lead_id = ANY($1) AND type IN ('email_opened', 'email_clicked') AND occurred_at >= $3
+		AND properties->>'message_id' = ANY($2) ORDER BY occurred_at, id`, leadIDs, msgIDs, since)
+	if err != nil {
+		return nil, err
+	}
+	var typ string
+	var at time.Time
+	var props hitProps
+	_, err = pgx.ForEachRow(past, []any{&id, &typ, &at, &props}, func() error {
+		if sm := msgs[props.MessageID]; sm != nil {
+			sm.earlier = append(sm.earlier, props.past(id, typ, at))
+		}
+		props = hitProps{}
+		return nil
+	})
+	return msgs, err
+}
+
+// hitProps are the properties of a tracking event.
+type hitProps struct {
+	MessageID int64    `json:"message_id"`
+	Link      int      `json:"link"`
+	Honeypot  bool     `json:"honeypot"`
+	Verdict   string   `json:"verdict"`
+	Reasons   []string `json:"reasons"`
+	Method    string   `json:"method"`
+	UserAgent string   `json:"user_agent"`
+	IP        string   `json:"ip"`
+}
+
+func (p hitProps) past(eventID int64, typ string, at time.Time) pastHit {
+	h := track.Hit{Kind: track.Open, At: at, Method: p.Method, UserAgent: p.UserAgent, Link: p.Link}
+	switch {
+	case p.Honeypot:
+		h.Kind = track.Honeypot
+	case typ == TypeClicked:
+		h.Kind = track.Click
+	}
+	h.IP, _ = netip.ParseAddr(p.IP)
+	return pastHit{eventID: eventID, verdict: track.Verdict(p.Verdict), reasons: p.Reasons, hit: h}
+}
+
+type pastHit struct {
+	eventID int64
+	verdict track.Verdict
+	reasons []string
+	hit     track.Hit
+}
+
+type hitEvent struct {
+	leadID int64
+	typ    string
+	at     time.Time
+	props  map[string]any
+}
+
+func newHitEvent(r *hitRequest, sm *sentMessage) hitEvent {
+	typ := TypeOpened
+	props := map[string]any{"message_id": r.tok.MessageID}
+	switch r.tok.Kind {
+	case track.Click:
+		typ = TypeClicked
+		i := slices.IndexFunc(sm.links, func(l storedLink) bool { return l.Index == r.tok.Link })
+		l := sm.links[i]
+		r.res.RedirectURL = l.URL
+		props["link"], props["url"] = l.Index, l.URL
+		if l.Name != "" {
+			props["link_name"] = l.Name
+		}
+	case track.Honeypot:
+		typ = TypeClicked
+		props["honeypot"] = true
+	}
+	props["verdict"] = string(r.res.Judgement.Verdict)
+	props["reasons"] = nonNil(r.res.Judgement.Reasons)
+	props["method"] = r.hit.Method
+	props["user_agent"] = truncate(r.hit.UserAgent, 300)
+	if r.hit.IP.IsValid() {
+		props["ip"] = r.hit.IP.String()
+	}
+	return hitEvent{leadID: sm.leadID, typ: typ, at: r.hit.At, props: props}
+}
+
+func insertHitEvents(ctx context.Context, tx pgx.Tx, events []hitEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(events))
+	for i, e := range events {
+		rows[i] = []any{e.leadID, e.typ, e.at, e.props}
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, []string{"lead_id", "type", "occurred_at", "properties"}, pgx.CopyFromRows(rows))
+	if err != nil {
+		return fmt.Errorf("record hits: %w", err)
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func reasonsJSON(r []string) []byte {
+	b, _ := json.Marshal(nonNil(r))
+	return b
+}
+
+// Unsubscribe unsubscribes the recipient of a message, at once and for good: no
+// upsert or import undoes it. It reports whether the lead was subscribed until now.
+func (m *Mailer) Unsubscribe(ctx context.Context, pool *pgxpool.Pool, messageID int64, via string) (bool, error) {
+	var done bool
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		var leadID int64
+		err := tx.QueryRow(ctx, `SELECT lead_id FROM messages WHERE id = $1`, messageID).Scan(&leadID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrUnknownMessage
+		}
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE leads SET unsubscribed_at = now(), updated_at = now()
+			WHERE id = $1 AND unsubscribed_at IS NULL`, leadID)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		done = true
+		return lead.AppendEvent(ctx, tx, leadID, "unsubscribed", map[string]any{"message_id": messageID, "via": via})
+	})
+	if err != nil && !errors.Is(err, ErrUnknownMessage) {
+		err = fmt.Errorf("unsubscribe (message %d): %w", messageID, err)
+	}
+	return done, err
+}
+
+// Recipient is the address a message went to, for the unsubscribe page.
+func (m *Mailer) Recipient(ctx context.Context, pool *pgxpool.Pool, messageID int64) (email string, unsubscribed bool, err error) {
+	err = pool.QueryRow(ctx, `SELECT l.email, l.unsubscribed_at IS NOT NULL FROM messages m JOIN leads l ON l.id = m.lead_id
+		WHERE m.id = $1`, messageID).Scan(&email, &unsubscribed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, ErrUnknownMessage
+	}
+	return email, unsubscribed, err
+}

@@ -1,0 +1,317 @@
+// Package mail sends the messages leads are to get: one row per message, one River job
+// per delivery, rendered from the templates at send time, delivered over pooled SMTP
+// connections or kept in the outbox. Whatever asked for a message, an unsubscribed,
+// suppressed or unconsented address is never mailed: that is checked here, at send time.
+package mail
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/nurture-dev/nurture/engine/lead"
+	"github.com/nurture-dev/nurture/engine/message"
+	"github.com/nurture-dev/nurture/engine/queue"
+	"github.com/nurture-dev/nurture/engine/track"
+)
+
+// Sender delivers a message somewhere. A failure should be a *DeliveryError so that
+// the mailer knows whether to retry or to suppress the address.
+type Sender interface {
+	Send(ctx context.Context, m *gomail.Msg) error
+}
+
+// Message statuses.
+const (
+	StatusQueued     = "queued"
+	StatusSent       = "sent"
+	StatusOutbox     = "outbox"
+	StatusBounced    = "bounced"
+	StatusSuppressed = "suppressed"
+	StatusFailed     = "failed"
+)
+
+// Config is what the mailer needs.
+type Config struct {
+	// BaseURL is the public URL of tracking and unsubscribe links.
+	BaseURL string
+	// From is the default sender, "Name <address>".
+	From string
+	// Templates returns the current template set (it may be reloaded).
+	Templates func() *message.Set
+	// Signer signs tracking and unsubscribe tokens.
+	Signer *track.Signer
+	// Sender delivers mail. Nil keeps every message in the outbox: nothing leaves
+	// the machine.
+	Sender Sender
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Mailer queues and sends messages.
+type Mailer struct {
+	cfg        Config
+	log        *slog.Logger
+	classifier *track.Classifier
+}
+
+// New makes a mailer.
+func New(cfg Config) *Mailer {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	return &Mailer{cfg: cfg, log: cfg.Logger, classifier: track.NewClassifier()}
+}
+
+// SendArgs is the job that delivers one message.
+type SendArgs struct {
+	MessageID int64 `json:"message_id"`
+}
+
+// Kind is the job kind of SendArgs.
+func (SendArgs) Kind() string { return "send" }
+
+// InsertOpts puts sends in their own queue.
+func (SendArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: queue.Send, MaxAttempts: 12}
+}
+
+// Enqueue asks for template to be sent to the lead, for a purpose that makes the
+// message unique ("enrollment:42:step:thanks"): asking again for the same purpose
+// returns the message queued the first time. It runs in the caller's transaction, so
+// the message exists exactly when the caller's change does.
+func (m *Mailer) Enqueue(ctx context.Context, tx pgx.Tx, rc *queue.Client, leadID int64, template, purpose string) (id int64, created bool, err error) {
+	set := m.cfg.Templates()
+	if set == nil || !set.Has(template) {
+		return 0, false, fmt.Errorf("no template %q", template)
+	}
+	var email string
+	if err := tx.QueryRow(ctx, `SELECT email FROM leads WHERE id = $1`, leadID).Scan(&email); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return 0, false, lead.ErrNotFound
+		}
+		return 0, false, fmt.Errorf("enqueue %s: %w", template, err)
+	}
+	err = tx.QueryRow(ctx, `INSERT INTO messages (lead_id, purpose, template, to_email, message_id)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (lead_id, purpose) DO NOTHING RETURNING id`,
+		leadID, purpose, template, email, m.newMessageID()).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = tx.QueryRow(ctx, `SELECT id FROM messages WHERE lead_id = $1 AND purpose = $2`, leadID, purpose).Scan(&id)
+		return id, false, err
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("enqueue %s: %w", template, err)
+	}
+	if _, err := rc.InsertTx(ctx, tx, SendArgs{MessageID: id}, nil); err != nil {
+		return 0, false, fmt.Errorf("enqueue %s: %w", template, err)
+	}
+	return id, true, nil
+}
+
+func (m *Mailer) newMessageID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	domain := "nurture.invalid"
+	if a, err := mail.ParseAddress(m.cfg.From); err == nil {
+		domain = Domain(a.Address)
+	}
+	return hex.EncodeToString(b) + "@" + domain
+}
+
+// SendWorker works SendArgs jobs.
+type SendWorker struct {
+	river.WorkerDefaults[SendArgs]
+	Mailer *Mailer
+	Pool   *pgxpool.Pool
+}
+
+// Timeout leaves room for a slow SMTP server.
+func (w *SendWorker) Timeout(*river.Job[SendArgs]) time.Duration { return 2 * time.Minute }
+
+// Work delivers the message once. It renders and stores the message in one
+// transaction, talks to the SMTP server outside any transaction, and records the
+// outcome together with the job's completion. A crash between the server's 250 and
+// that commit is the one window in which a message can go out twice.
+func (w *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
+	return w.Mailer.deliver(ctx, w.Pool, job)
+}
+
+// pending is a message about to be sent, with its lead.
+type pending struct {
+	ID        int64
+	LeadID    int64
+	Template  string
+	Status    string
+	MessageID string
+	Lead      *lead.Lead
+	Rendered  *message.Rendered
+}
+
+func (m *Mailer) deliver(ctx context.Context, pool *pgxpool.Pool, job *river.Job[SendArgs]) error {
+	var p pending
+	var stop error // set when the message must not be sent
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT id, lead_id, template, status, message_id FROM messages WHERE id = $1 FOR UPDATE`,
+			job.Args.MessageID).Scan(&p.ID, &p.LeadID, &p.Template, &p.Status, &p.MessageID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			stop = river.JobCancel(fmt.Errorf("message %d does not exist", job.Args.MessageID))
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if p.Status != StatusQueued {
+			stop = errAlreadyDone
+			return nil
+		}
+		if p.Lead, err = lead.FindLeadByID(ctx, tx, p.LeadID); err != nil {
+			return err
+		}
+		if reason, err := blocked(ctx, tx, p.Lead); err != nil {
+			return err
+		} else if reason != "" {
+			m.log.Info("not sending: address may not be mailed", "message_id", p.ID, "lead_id", p.LeadID, "reason", reason)
+			_, err := tx.Exec(ctx, `UPDATE messages SET status = 'suppressed', error = $2 WHERE id = $1`, p.ID, reason)
+			stop = errAlreadyDone
+			return err
+		}
+		p.Rendered, err = m.render(p)
+		if err != nil {
+			_, uerr := tx.Exec(ctx, `UPDATE messages SET status = 'failed', error = $2 WHERE id = $1`, p.ID, err.Error())
+			stop = river.JobCancel(err)
+			return uerr
+		}
+		_, err = tx.Exec(ctx, `UPDATE messages SET subject = $2, html = $3, text_body = $4, links = $5,
+			attempts = attempts + 1, to_email = $6 WHERE id = $1`,
+			p.ID, p.Rendered.Subject, p.Rendered.HTML, p.Rendered.Text, linksJSON(p.Rendered.Links), p.Lead.Email)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("send message %d: %w", job.Args.MessageID, err)
+	}
+	if stop != nil {
+		if errors.Is(stop, errAlreadyDone) {
+			return nil
+		}
+		return stop
+	}
+
+	status := StatusOutbox
+	if m.cfg.Sender != nil {
+		msg, err := m.build(p)
+		if err != nil {
+			return m.fail(ctx, pool, p, err)
+		}
+		if err := m.cfg.Sender.Send(ctx, msg); err != nil {
+			var de *DeliveryError
+			switch {
+			case errors.As(err, &de) && de.Bounce:
+				return m.bounce(ctx, pool, job, p, de)
+			case errors.As(err, &de) && !de.Temporary:
+				return m.fail(ctx, pool, p, err)
+			default:
+				_, _ = pool.Exec(ctx, `UPDATE messages SET error = $2 WHERE id = $1`, p.ID, err.Error())
+				m.log.Warn("send failed; will retry", "message_id", p.ID, "attempt", job.Attempt, "error", err)
+				return err
+			}
+		}
+		status = StatusSent
+	}
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE messages SET status = $2, sent_at = now(), error = '' WHERE id = $1`, p.ID, status); err != nil {
+			return err
+		}
+		props := map[string]any{"message_id": p.ID, "template": p.Template, "subject": p.Rendered.Subject}
+		if status == StatusOutbox {
+			props["outbox"] = true
+		}
+		if err := lead.AppendEvent(ctx, tx, p.LeadID, "email_sent", props); err != nil {
+			return err
+		}
+		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+		return err
+	})
+}
+
+var errAlreadyDone = errors.New("already done")
+
+// blocked says why a lead may not be mailed, or "".
+func blocked(ctx context.Context, tx pgx.Tx, l *lead.Lead) (string, error) {
+	switch {
+	case l.UnsubscribedAt != nil:
+		return "unsubscribed", nil
+	case l.Consent == lead.ConsentDenied:
+		return "consent denied", nil
+	}
+	var reason string
+	err := tx.QueryRow(ctx, `SELECT reason FROM suppressions WHERE email = lower($1)`, l.Email).Scan(&reason)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return "suppressed: " + reason, nil
+}
+
+func (m *Mailer) fail(ctx context.Context, pool *pgxpool.Pool, p pending, err error) error {
+	m.log.Error("send failed for good", "message_id", p.ID, "lead_id", p.LeadID, "error", err)
+	_, _ = pool.Exec(ctx, `UPDATE messages SET status = 'failed', error = $2 WHERE id = $1`, p.ID, err.Error())
+	return river.JobCancel(err)
+}
+
+// bounce records a hard bounce: the address goes on the suppression list and the
+// message is done.
+func (m *Mailer) bounce(ctx context.Context, pool *pgxpool.Pool, job *river.Job[SendArgs], p pending, de *DeliveryError) error {
+	m.log.Warn("hard bounce: address suppressed", "message_id", p.ID, "lead_id", p.LeadID, "code", de.Code)
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'bounced', error = $2 WHERE id = $1`, p.ID, de.Error()); err != nil {
+			return err
+		}
+		if err := Suppress(ctx, tx, p.Lead.Email, "hard_bounce", de.Error()); err != nil {
+			return err
+		}
+		if err := lead.AppendEvent(ctx, tx, p.LeadID, "email_bounced", map[string]any{
+			"message_id": p.ID, "kind": "hard", "code": de.Code, "reason": truncate(de.Error(), 300),
+		}); err != nil {
+			return err
+		}
+		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+		return err
+	})
+}
+
+// Suppress puts an address on the suppression list: it is never mailed again.
+func Suppress(ctx context.Context, tx pgx.Tx, email, reason, detail string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO suppressions (email, reason, detail) VALUES (lower($1), $2, $3)
+		ON CONFLICT (email) DO NOTHING`, email, reason, truncate(detail, 500))
+	if err != nil {
+		return fmt.Errorf("suppress address: %w", err)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

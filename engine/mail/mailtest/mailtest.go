@@ -1,0 +1,151 @@
+// Package mailtest runs a real SMTP server in the test process (emersion/go-smtp), as
+// net/http/httptest does for HTTP: it keeps what it receives and can be told to refuse
+// recipients with any reply code.
+package mailtest
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Message is one message the server accepted.
+type Message struct {
+	From string
+	To   []string
+	Data []byte
+}
+
+// Server is a running SMTP server.
+type Server struct {
+	// Addr is host:port.
+	Addr string
+
+	srv  *smtp.Server
+	ln   net.Listener
+	mu   sync.Mutex
+	msgs []Message
+	rcpt func(to string) error
+}
+
+// NewServer starts a server on a free loopback port, closed when the test ends.
+func NewServer(t testing.TB) *Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Serve(t, ln)
+}
+
+// Serve runs a server on ln, closed when the test ends.
+func Serve(t testing.TB, ln net.Listener) *Server {
+	t.Helper()
+	s := &Server{Addr: ln.Addr().String(), ln: ln}
+	s.srv = smtp.NewServer(backend{s})
+	s.srv.Domain = "mailtest.localhost"
+	s.srv.AllowInsecureAuth = true
+	s.srv.ReadTimeout = 30 * time.Second
+	s.srv.WriteTimeout = 30 * time.Second
+	s.srv.MaxRecipients = 100
+	go func() { _ = s.srv.Serve(ln) }()
+	t.Cleanup(func() { _ = s.srv.Close() })
+	return s
+}
+
+// URL is the server's NURTURE_SMTP_URL.
+func (s *Server) URL() string { return "smtp://" + s.Addr + "?tls=none" }
+
+// OnRcpt sets a hook that may refuse a recipient: return a *smtp.SMTPError (see
+// Reply) to answer with its code.
+func (s *Server) OnRcpt(f func(to string) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rcpt = f
+}
+
+// Reply is an SMTP reply to refuse with, e.g. Reply(550, "5.1.1 no such user").
+func Reply(code int, msg string) error {
+	e := &smtp.SMTPError{Code: code, Message: msg}
+	var a, b, c int
+	if n, _ := fmt.Sscanf(msg, "%d.%d.%d", &a, &b, &c); n == 3 {
+		e.EnhancedCode = smtp.EnhancedCode{a, b, c}
+		e.Message = strings.TrimSpace(msg[strings.IndexByte(msg, ' ')+1:])
+	}
+	return e
+}
+
+// Messages returns what the server accepted so far.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.msgs...)
+}
+
+// Wait waits until the server has accepted n messages and returns them.
+func (s *Server) Wait(t testing.TB, n int, timeout time.Duration) []Message {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		msgs := s.Messages()
+		if len(msgs) >= n {
+			return msgs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mailtest: %d messages after %s, want %d", len(msgs), timeout, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+type backend struct{ s *Server }
+
+func (b backend) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{s: b.s}, nil }
+
+type session struct {
+	s    *Server
+	from string
+	to   []string
+}
+
+func (x *session) Reset()        { x.from, x.to = "", nil }
+func (x *session) Logout() error { return nil }
+
+func (x *session) Mail(from string, _ *smtp.MailOptions) error {
+	x.from = from
+	return nil
+}
+
+func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	x.s.mu.Lock()
+	hook := x.s.rcpt
+	x.s.mu.Unlock()
+	if hook != nil {
+		if err := hook(to); err != nil {
+			return err
+		}
+	}
+	x.to = append(x.to, to)
+	return nil
+}
+
+func (x *session) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if len(x.to) == 0 {
+		return errors.New("no recipients")
+	}
+	x.s.mu.Lock()
+	x.s.msgs = append(x.s.msgs, Message{From: x.from, To: x.to, Data: b})
+	x.s.mu.Unlock()
+	return nil
+}

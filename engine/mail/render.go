@@ -1,0 +1,105 @@
+package mail
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/mail"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/nurture-dev/nurture/engine/message"
+	"github.com/nurture-dev/nurture/engine/track"
+)
+
+// URLs of the public endpoints (DESIGN.md "HTTP").
+func (m *Mailer) trackURL(kind track.Kind, messageID int64, link int) string {
+	tok := m.cfg.Signer.Sign(track.Token{Kind: kind, MessageID: messageID, Link: link})
+	switch kind {
+	case track.Open:
+		return m.cfg.BaseURL + "/t/o/" + tok
+	case track.Unsubscribe:
+		return m.cfg.BaseURL + "/u/" + tok
+	default: // clicks and the honeypot link both redirect
+		return m.cfg.BaseURL + "/t/c/" + tok
+	}
+}
+
+// UnsubscribeURL is the page where the recipient of a message unsubscribes.
+func (m *Mailer) UnsubscribeURL(messageID int64) string {
+	return m.trackURL(track.Unsubscribe, messageID, 0)
+}
+
+// render renders the message for its lead with every link tracked.
+func (m *Mailer) render(p pending) (*message.Rendered, error) {
+	set := m.cfg.Templates()
+	if set == nil {
+		return nil, fmt.Errorf("no templates loaded")
+	}
+	return set.Render(p.Template, message.Data{
+		Lead:           p.Lead,
+		UnsubscribeURL: m.UnsubscribeURL(p.ID),
+		Tracking: &message.Tracking{
+			Link:        func(i int, _, _ string) string { return m.trackURL(track.Click, p.ID, i) },
+			PixelURL:    m.trackURL(track.Open, p.ID, 0),
+			HoneypotURL: m.trackURL(track.Honeypot, p.ID, 0),
+		},
+	})
+}
+
+// build makes the MIME message: multipart/alternative (text and HTML), our
+// Message-ID, encoded Japanese headers, and one-click List-Unsubscribe (RFC 8058).
+func (m *Mailer) build(p pending) (*gomail.Msg, error) {
+	r := p.Rendered
+	msg := gomail.NewMsg(gomail.WithEncoding(gomail.EncodingB64), gomail.WithNoDefaultUserAgent())
+	from := m.cfg.From
+	if r.From != "" {
+		from = r.From
+	}
+	addr, err := mail.ParseAddress(from)
+	if err != nil {
+		return nil, fmt.Errorf("from %q: %w", from, err)
+	}
+	if err := msg.FromFormat(addr.Name, addr.Address); err != nil {
+		return nil, err
+	}
+	if err := msg.To(p.Lead.Email); err != nil {
+		return nil, err
+	}
+	if r.ReplyTo != "" {
+		if err := msg.ReplyTo(r.ReplyTo); err != nil {
+			return nil, err
+		}
+	}
+	msg.Subject(r.Subject)
+	msg.SetMessageIDWithValue(p.MessageID)
+	msg.SetDate()
+	// The mailto: form carries the token in its subject, so whoever reads that
+	// mailbox knows which message to unsubscribe from.
+	tok := m.cfg.Signer.Sign(track.Token{Kind: track.Unsubscribe, MessageID: p.ID})
+	msg.SetGenHeader(gomail.HeaderListUnsubscribe,
+		fmt.Sprintf("<%s>, <mailto:%s?subject=unsubscribe%%20%s>", m.cfg.BaseURL+"/u/"+tok, unsubscribeMailbox(addr.Address), tok))
+	msg.SetGenHeader(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
+	msg.SetBodyString(gomail.TypeTextPlain, r.Text)
+	msg.AddAlternativeString(gomail.TypeTextHTML, r.HTML)
+	return msg, nil
+}
+
+// unsubscribeMailbox is the mailto: address of List-Unsubscribe, on the sender's domain.
+func unsubscribeMailbox(from string) string { return "unsubscribe@" + Domain(from) }
+
+// storedLink is a link of a sent message as kept in messages.links: a click
+// redirects to its URL.
+type storedLink struct {
+	Index int    `json:"index"`
+	URL   string `json:"url"`
+	Name  string `json:"name,omitempty"`
+}
+
+func linksJSON(links []message.Link) []byte {
+	out := make([]storedLink, len(links))
+	for i, l := range links {
+		out[i] = storedLink{l.Index, l.URL, l.Name}
+	}
+	b, _ := json.Marshal(out)
+	return b
+}

@@ -1,0 +1,277 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	netmail "net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-dev/nurture/engine/dbtest"
+	"github.com/nurture-dev/nurture/engine/lead"
+	"github.com/nurture-dev/nurture/engine/mail"
+	"github.com/nurture-dev/nurture/engine/mail/mailtest"
+	"github.com/nurture-dev/nurture/engine/message"
+	"github.com/nurture-dev/nurture/engine/queue"
+	"github.com/nurture-dev/nurture/engine/track"
+	"github.com/nurture-dev/nurture/web"
+)
+
+const browserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+// trackBundle is a whole sending and tracking setup: real PostgreSQL, River workers,
+// an SMTP server and the HTTP server, whose clock runs an hour ahead so that hits are
+// not taken for scanners clicking on delivery.
+type trackBundle struct {
+	ctx    context.Context
+	pool   *pgxpool.Pool
+	srv    *httptest.Server
+	smtp   *mailtest.Server
+	mailer *mail.Mailer
+	client *queue.Client
+	http   *http.Client
+}
+
+func setupTracking(t *testing.T) *trackBundle {
+	t.Helper()
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	set, err := message.Load("../templates")
+	require.NoError(t, err)
+	signer, err := track.NewSigner([]byte("web-test-secret-0123456789abcdef0123456789"))
+	require.NoError(t, err)
+	smtpSrv := mailtest.NewServer(t)
+	cfg, err := mail.ParseSMTPURL(smtpSrv.URL())
+	require.NoError(t, err)
+	sender := mail.NewSMTPSender(cfg)
+	t.Cleanup(func() { _ = sender.Close() })
+
+	b := &trackBundle{ctx: ctx, pool: pool, smtp: smtpSrv}
+	b.srv = httptest.NewUnstartedServer(nil)
+	base := "http://" + b.srv.Listener.Addr().String()
+	b.mailer = mail.New(mail.Config{BaseURL: base, From: "Marketing <marketing@example.com>",
+		Templates: func() *message.Set { return set }, Signer: signer, Sender: sender, Logger: quiet})
+	workers := queue.NewWorkers()
+	river.AddWorker(workers, &mail.SendWorker{Mailer: b.mailer, Pool: pool})
+	b.client, err = queue.New(pool, workers, queue.Config{Logger: quiet})
+	require.NoError(t, err)
+	require.NoError(t, b.client.Start(ctx))
+	t.Cleanup(func() { _ = b.client.Stop(ctx) })
+
+	rec := b.mailer.NewHitRecorder(pool, 1)
+	t.Cleanup(rec.Close)
+	s := web.New(web.Config{Now: func() time.Time { return time.Now().Add(time.Hour) }},
+		web.Deps{Pool: pool, Queue: b.client, Logger: quiet, Mailer: b.mailer, Signer: signer, Recorder: rec})
+	b.srv.Config.Handler = s.Handler()
+	b.srv.Start()
+	t.Cleanup(b.srv.Close)
+	b.http = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return b
+}
+
+// sendTo sends a template to a new lead and returns the lead and the received HTML.
+func (b *trackBundle) sendTo(t *testing.T, email, template string) (int64, string) {
+	t.Helper()
+	out, err := lead.Upsert(b.ctx, b.pool, "test", []lead.Input{{Email: email}})
+	require.NoError(t, err)
+	before := len(b.smtp.Messages())
+	require.NoError(t, pgx.BeginFunc(b.ctx, b.pool, func(tx pgx.Tx) error {
+		_, _, err := b.mailer.Enqueue(b.ctx, tx, b.client, out[0].ID, template, "test:"+email)
+		return err
+	}))
+	msgs := b.smtp.Wait(t, before+1, 10*time.Second)
+	msg, err := netmail.ReadMessage(bytes.NewReader(msgs[before].Data))
+	require.NoError(t, err)
+	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	require.NoError(t, err)
+	r := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := r.NextPart()
+		require.NoError(t, err, "the message has an HTML part")
+		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") {
+			raw, err := io.ReadAll(p)
+			require.NoError(t, err)
+			html, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(raw)), ""))
+			require.NoError(t, err)
+			return out[0].ID, string(html)
+		}
+	}
+}
+
+func (b *trackBundle) get(t *testing.T, method, rawURL, agent string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, rawURL, nil)
+	require.NoError(t, err)
+	req.Header.Set("User-Agent", agent)
+	res, err := b.http.Do(req)
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res
+}
+
+func (b *trackBundle) events(t *testing.T, leadID int64, typ string) []lead.Event {
+	t.Helper()
+	evs, err := lead.Timeline(b.ctx, b.pool, leadID, 100)
+	require.NoError(t, err)
+	var out []lead.Event
+	for _, e := range evs {
+		if e.Type == typ {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+var (
+	pixelRE = regexp.MustCompile(`src="(http://[^"]+/t/o/[^"]+)"`)
+	linkRE  = regexp.MustCompile(`href="(http://[^"]+/t/c/[^"]+)"`)
+	unsubRE = regexp.MustCompile(`href="(http://[^"]+/u/[^"]+)"`)
+)
+
+func TestTracking(t *testing.T) {
+	t.Parallel()
+
+	t.Run("OpensAndClicksReachTheTimeline", func(t *testing.T) {
+		t.Parallel()
+		b := setupTracking(t)
+		leadID, html := b.sendTo(t, "reader@example.com", "whitepaper/case-study")
+
+		pixel := pixelRE.FindStringSubmatch(html)
+		require.NotNil(t, pixel, html)
+		res := b.get(t, http.MethodGet, pixel[1], browserAgent)
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		require.Equal(t, "image/gif", res.Header.Get("Content-Type"))
+		require.Contains(t, res.Header.Get("Cache-Control"), "no-store")
+
+		links := linkRE.FindAllStringSubmatch(html, -1)
+		require.NotEmpty(t, links)
+		res = b.get(t, http.MethodGet, links[0][1], browserAgent)
+		require.Equal(t, http.StatusFound, res.StatusCode)
+		target, err := url.Parse(res.Header.Get("Location"))
+		require.NoError(t, err)
+		require.Contains(t, []string{"http", "https"}, target.Scheme)
+		require.NotContains(t, target.Host, b.srv.Listener.Addr().String(), "redirects to the authored link")
+
+		opens := b.events(t, leadID, "email_opened")
+		require.Len(t, opens, 1)
+		require.Equal(t, "human", opens[0].Properties["verdict"])
+		require.Equal(t, browserAgent, opens[0].Properties["user_agent"])
+		require.Equal(t, "127.0.0.1", opens[0].Properties["ip"])
+		clicks := b.events(t, leadID, "email_clicked")
+		require.Len(t, clicks, 1)
+		require.Equal(t, target.String(), clicks[0].Properties["url"])
+
+		var opened, clicked *time.Time
+		require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT first_open_at, first_click_at FROM messages WHERE lead_id = $1`, leadID).Scan(&opened, &clicked))
+		require.NotNil(t, opened)
+		require.NotNil(t, clicked)
+	})
+
+	t.Run("BadTokensGet404AndRecordNothing", func(t *testing.T) {
+		t.Parallel()
+		b := setupTracking(t)
+		leadID, html := b.sendTo(t, "t@example.com", "whitepaper/case-study")
+		link := linkRE.FindStringSubmatch(html)[1]
+		tok := link[strings.LastIndexByte(link, '/')+1:]
+		tampered := []byte(tok)
+		tampered[len(tampered)/2] ^= 1
+		for _, bad := range []string{
+			strings.Replace(link, tok, string(tampered), 1),
+			strings.Replace(link, tok, tok[:len(tok)-2], 1),
+			strings.Replace(link, "/t/c/", "/t/o/", 1), // a click token is not an open token
+			link + "?url=https://evil.example.com",
+		} {
+			res := b.get(t, http.MethodGet, bad, browserAgent)
+			if strings.Contains(bad, "evil") {
+				require.Equal(t, http.StatusFound, res.StatusCode)
+				require.NotContains(t, res.Header.Get("Location"), "evil", "the target never comes from the request")
+				continue
+			}
+			require.Equal(t, http.StatusNotFound, res.StatusCode, bad)
+		}
+		require.Len(t, b.events(t, leadID, "email_clicked"), 1, "only the good request was recorded")
+		require.Empty(t, b.events(t, leadID, "email_opened"))
+	})
+
+	t.Run("ScannersAreRecordedButNotBelieved", func(t *testing.T) {
+		t.Parallel()
+		b := setupTracking(t)
+		leadID, html := b.sendTo(t, "scanned@example.com", "whitepaper/case-study")
+		link := linkRE.FindStringSubmatch(html)[1]
+		res := b.get(t, http.MethodHead, link, browserAgent)
+		require.Equal(t, http.StatusFound, res.StatusCode)
+		clicks := b.events(t, leadID, "email_clicked")
+		require.Len(t, clicks, 1)
+		require.Equal(t, "machine", clicks[0].Properties["verdict"])
+		var clicked *time.Time
+		require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT first_click_at FROM messages WHERE lead_id = $1`, leadID).Scan(&clicked))
+		require.Nil(t, clicked, "a scanner's click is not a human click")
+	})
+
+	t.Run("UnsubscribeNeedsAPostAndSticks", func(t *testing.T) {
+		t.Parallel()
+		b := setupTracking(t)
+		leadID, html := b.sendTo(t, "leaver@example.com", "whitepaper/case-study")
+		unsub := unsubRE.FindStringSubmatch(html)
+		require.NotNil(t, unsub, "the layout links to the unsubscribe page")
+		pageURL := strings.ReplaceAll(unsub[1], "&amp;", "&")
+
+		res := b.get(t, http.MethodGet, pageURL, browserAgent)
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		l, err := lead.FindLeadByID(b.ctx, b.pool, leadID)
+		require.NoError(t, err)
+		require.Nil(t, l.UnsubscribedAt, "a GET never unsubscribes")
+
+		req, err := http.NewRequest(http.MethodPost, pageURL, strings.NewReader("List-Unsubscribe=One-Click"))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		post, err := b.http.Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(post.Body)
+		post.Body.Close()
+		require.Equal(t, http.StatusOK, post.StatusCode)
+		require.Contains(t, string(body), "配信を停止しました")
+		require.Contains(t, string(body), "l***@example.com")
+
+		evs := b.events(t, leadID, "unsubscribed")
+		require.Len(t, evs, 1)
+		require.Equal(t, "one-click", evs[0].Properties["via"])
+
+		_, err = lead.Upsert(b.ctx, b.pool, "api", []lead.Input{{Email: "leaver@example.com", Consent: ptrTo(lead.ConsentGranted)}})
+		require.NoError(t, err)
+		l, err = lead.FindLeadByID(b.ctx, b.pool, leadID)
+		require.NoError(t, err)
+		require.NotNil(t, l.UnsubscribedAt, "a later upsert does not undo the unsubscribe")
+
+		var id int64
+		require.NoError(t, pgx.BeginFunc(b.ctx, b.pool, func(tx pgx.Tx) error {
+			id, _, err = b.mailer.Enqueue(b.ctx, tx, b.client, leadID, "whitepaper/reminder", "test:after-unsubscribe")
+			return err
+		}))
+		require.Eventually(t, func() bool {
+			var status string
+			_ = b.pool.QueryRow(b.ctx, `SELECT status FROM messages WHERE id = $1`, id).Scan(&status)
+			return status == mail.StatusSuppressed
+		}, 10*time.Second, 20*time.Millisecond)
+		require.Len(t, b.smtp.Messages(), 1, "nothing more was sent")
+	})
+}
+
+func ptrTo[T any](v T) *T { return &v }
