@@ -66,6 +66,9 @@ type server struct {
 // startServer runs `nurture serve` until the test (or stop) ends it.
 func startServer(t *testing.T, vars map[string]string, args ...string) *server {
 	t.Helper()
+	if _, ok := vars["NURTURE_TEMPLATES_DIR"]; !ok {
+		vars["NURTURE_TEMPLATES_DIR"] = "../../templates"
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	addr := make(chan string, 1)
