@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -44,6 +45,11 @@ func openDatabase(ctx context.Context, cfg *Config, log *slog.Logger) (*database
 		return nil, fmt.Errorf("NURTURE_DATABASE_URL: %w", err)
 	}
 	pcfg.ConnConfig.RuntimeParams["application_name"] = "nurture"
+	// pgx defaults to max(4, CPUs) connections, too few for the job workers (River's
+	// own machinery, step and send workers) and HTTP handlers of one process.
+	if !strings.Contains(url, "pool_max_conns") {
+		pcfg.MaxConns = 32
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err == nil {
 		err = pool.Ping(ctx)

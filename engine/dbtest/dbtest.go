@@ -39,6 +39,10 @@ import (
 	"github.com/nurture-dev/nurture/migrations"
 )
 
+// PoolSize is the most connections a test's pool opens, as many as nurture's own pool
+// so that workers are not starved in tests and benchmarks; they are opened on demand.
+const PoolSize = 32
+
 // EnvURL names the variable that points tests at an existing server.
 const EnvURL = "NURTURE_TEST_DATABASE_URL"
 
@@ -65,7 +69,12 @@ func Main(m *testing.M) {
 // New returns a pool on a fresh, migrated database that is dropped after the test.
 func New(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), NewURL(t))
+	cfg, err := pgxpool.ParseConfig(NewURL(t))
+	if err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	cfg.MaxConns = PoolSize
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}

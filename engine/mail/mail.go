@@ -164,6 +164,11 @@ func (m *Mailer) deliver(ctx context.Context, pool *pgxpool.Pool, job *river.Job
 	var p pending
 	var stop error // set when the message must not be sent
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		// Losing this transaction to a database crash costs nothing but rendering
+		// again, so it need not wait for the disk.
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
 		err := tx.QueryRow(ctx, `SELECT id, lead_id, template, status, message_id FROM messages WHERE id = $1 FOR UPDATE`,
 			job.Args.MessageID).Scan(&p.ID, &p.LeadID, &p.Template, &p.Status, &p.MessageID)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -194,9 +199,15 @@ func (m *Mailer) deliver(ctx context.Context, pool *pgxpool.Pool, job *river.Job
 			stop = river.JobCancel(err)
 			return uerr
 		}
+		// The outbox keeps the whole message to show it; sent mail keeps what tracking
+		// needs (its links) and can be rendered again for a look.
+		html, text := "", ""
+		if m.cfg.Sender == nil {
+			html, text = p.Rendered.HTML, p.Rendered.Text
+		}
 		_, err = tx.Exec(ctx, `UPDATE messages SET subject = $2, html = $3, text_body = $4, links = $5,
 			attempts = attempts + 1, to_email = $6 WHERE id = $1`,
-			p.ID, p.Rendered.Subject, p.Rendered.HTML, p.Rendered.Text, linksJSON(p.Rendered.Links), p.Lead.Email)
+			p.ID, p.Rendered.Subject, html, text, linksJSON(p.Rendered.Links), p.Lead.Email)
 		return err
 	})
 	if err != nil {

@@ -92,9 +92,12 @@ func New(pool *pgxpool.Pool, workers *river.Workers, cfg Config) (*Client, error
 		cfg.Logger = slog.Default()
 	}
 	rc := &river.Config{
-		Logger:      cfg.Logger,
-		Workers:     workers,
-		RetryPolicy: cfg.RetryPolicy,
+		// River waits this long between fetches of a busy queue (100ms by default),
+		// which caps a queue at MaxWorkers jobs per cooldown when jobs are quick.
+		FetchCooldown: 10 * time.Millisecond,
+		Logger:        cfg.Logger,
+		Workers:       workers,
+		RetryPolicy:   cfg.RetryPolicy,
 	}
 	switch cfg.Role {
 	case RoleAll, RoleWorker:

@@ -1,0 +1,161 @@
+package mail_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/nurture-dev/nurture/engine/dbtest"
+	"github.com/nurture-dev/nurture/engine/lead"
+	"github.com/nurture-dev/nurture/engine/mail"
+	"github.com/nurture-dev/nurture/engine/mail/mailtest"
+	"github.com/nurture-dev/nurture/engine/message"
+	"github.com/nurture-dev/nurture/engine/queue"
+	"github.com/nurture-dev/nurture/engine/track"
+)
+
+// benchMessages is how many messages each side of BenchmarkSend sends.
+const benchMessages = 3000
+
+// BenchmarkSend sends messages through the whole send path (a message row and a River
+// job each, rendering with tracking, suppression checks, pooled SMTP, the outcome
+// recorded with the job's completion) into an in-process SMTP sink, and, as the
+// baseline in the same run, sends the same number of pre-built messages with a raw
+// go-mail loop over as many connections into the same sink.
+//
+//	go test -run '^$' -bench Send -benchtime 1x ./engine/mail/
+func BenchmarkSend(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		sink := mailtest.NewServer(b)
+		cfg, err := mail.ParseSMTPURL(sink.URL())
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg.PoolSize = 8
+		raw := rawLoop(b, sink, cfg)
+		path := sendPath(b, ctx, sink, cfg)
+		b.ReportMetric(raw, "raw_msgs/s")
+		b.ReportMetric(path, "path_msgs/s")
+		b.ReportMetric(100*path/raw, "path_%_of_raw")
+	}
+}
+
+func rawLoop(b *testing.B, sink *mailtest.Server, cfg mail.SMTPConfig) float64 {
+	set, err := message.Load("../../templates")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := set.Render("whitepaper/thanks", message.Data{Lead: &lead.Lead{Email: "x@example.com", LastName: "山田"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	before := len(sink.Messages())
+	start := time.Now()
+	var wg sync.WaitGroup
+	per := benchMessages / cfg.PoolSize
+	for w := range cfg.PoolSize {
+		wg.Go(func() {
+			c, err := gomail.NewClient(cfg.Host, gomail.WithPort(cfg.Port), gomail.WithTLSPolicy(gomail.NoTLS))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if err := c.DialWithContext(context.Background()); err != nil {
+				b.Error(err)
+				return
+			}
+			defer c.Close()
+			for i := range per {
+				m := gomail.NewMsg(gomail.WithEncoding(gomail.EncodingB64))
+				_ = m.From("marketing@example.com")
+				_ = m.To(fmt.Sprintf("raw%d-%d@example.com", w, i))
+				m.Subject(r.Subject)
+				m.SetMessageID()
+				m.SetBodyString(gomail.TypeTextPlain, r.Text)
+				m.AddAlternativeString(gomail.TypeTextHTML, r.HTML)
+				if err := c.Send(m); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	rate := float64(per*cfg.PoolSize) / time.Since(start).Seconds()
+	if got := len(sink.Messages()) - before; got != per*cfg.PoolSize {
+		b.Fatalf("raw loop: sink got %d", got)
+	}
+	return rate
+}
+
+func sendPath(b *testing.B, ctx context.Context, sink *mailtest.Server, cfg mail.SMTPConfig) float64 {
+	pool := dbtest.New(b)
+	set, err := message.Load("../../templates")
+	if err != nil {
+		b.Fatal(err)
+	}
+	signer, _ := track.NewSigner([]byte(testSecret))
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sender := mail.NewSMTPSender(cfg)
+	defer sender.Close()
+	mailer := mail.New(mail.Config{BaseURL: "https://nurture.example.com", From: "Marketing <marketing@example.com>",
+		Templates: func() *message.Set { return set }, Signer: signer, Sender: sender, Logger: quiet})
+	workers := queue.NewWorkers()
+	river.AddWorker(workers, &mail.SendWorker{Mailer: mailer, Pool: pool})
+	client, err := queue.New(pool, workers, queue.Config{Logger: quiet, SendWorkers: 32})
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	inputs := make([]lead.Input, benchMessages)
+	for i := range inputs {
+		last := "山田"
+		inputs[i] = lead.Input{Email: fmt.Sprintf("lead%d@example.com", i), LastName: &last}
+	}
+	out, err := lead.Upsert(ctx, pool, "bench", inputs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Queue everything first, then time the workers draining it.
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		for _, o := range out {
+			if _, _, err := mailer.Enqueue(ctx, tx, client, o.ID, "whitepaper/thanks", "bench"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	before := len(sink.Messages())
+	start := time.Now()
+	if err := client.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer client.Stop(ctx) //nolint:errcheck
+	for {
+		var left int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE status = 'queued'`).Scan(&left); err != nil {
+			b.Fatal(err)
+		}
+		if left == 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	rate := float64(benchMessages) / time.Since(start).Seconds()
+	if got := len(sink.Messages()) - before; got != benchMessages {
+		b.Fatalf("send path: sink got %d, want %d", got, benchMessages)
+	}
+	return rate
+}
