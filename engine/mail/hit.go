@@ -78,7 +78,8 @@ func (m *Mailer) recordBatch(ctx context.Context, pool *pgxpool.Pool, reqs []*hi
 		}
 		var events []hitEvent
 		var rejudged []pastHit
-		var firsts []int64 // messages whose first human open or click may have changed
+		var recount []int64 // messages whose earlier hits were judged anew
+		var humanOpens, humanClicks []humanHit
 		for id, sm := range msgs {
 			hits := make([]track.Hit, 0, len(sm.earlier)+len(sm.reqs))
 			for _, e := range sm.earlier {
@@ -88,21 +89,27 @@ func (m *Mailer) recordBatch(ctx context.Context, pool *pgxpool.Pool, reqs []*hi
 				hits = append(hits, r.hit)
 			}
 			judged := m.classifier.Judge(sm.sentAt, hits)
-			changed := false
 			for i, e := range sm.earlier {
 				if judged[i].Verdict != e.verdict {
 					e.verdict, e.reasons = judged[i].Verdict, judged[i].Reasons
 					rejudged = append(rejudged, e)
-					changed = true
+					if !slices.Contains(recount, id) {
+						recount = append(recount, id)
+					}
 				}
 			}
 			for i, r := range sm.reqs {
 				r.res.Judgement = judged[len(sm.earlier)+i]
 				events = append(events, newHitEvent(r, sm))
-				changed = changed || r.res.Judgement.Verdict == track.Human
-			}
-			if changed {
-				firsts = append(firsts, id)
+				if r.res.Judgement.Verdict != track.Human {
+					continue
+				}
+				switch r.tok.Kind {
+				case track.Open:
+					humanOpens = append(humanOpens, humanHit{id, r.hit.At})
+				case track.Click:
+					humanClicks = append(humanClicks, humanHit{id, r.hit.At})
+				}
 			}
 		}
 		if err := insertHitEvents(ctx, tx, events); err != nil {
@@ -115,16 +122,40 @@ func (m *Mailer) recordBatch(ctx context.Context, pool *pgxpool.Pool, reqs []*hi
 				return err
 			}
 		}
-		if len(firsts) > 0 {
+		for _, h := range []struct {
+			column string
+			hits   []humanHit
+		}{{"first_open_at", humanOpens}, {"first_click_at", humanClicks}} {
+			if len(h.hits) == 0 {
+				continue
+			}
+			ids, ats := make([]int64, len(h.hits)), make([]time.Time, len(h.hits))
+			for i, x := range h.hits {
+				ids[i], ats[i] = x.messageID, x.at
+			}
+			if _, err := tx.Exec(ctx, `UPDATE messages m SET `+h.column+` = least(m.`+h.column+`, x.at)
+				FROM (SELECT id, min(at) AS at FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, at) GROUP BY id) x
+				WHERE m.id = x.id AND (m.`+h.column+` IS NULL OR m.`+h.column+` > x.at)`, ids, ats); err != nil {
+				return err
+			}
+		}
+		if len(recount) > 0 {
+			// A verdict changed: work the first human open and click out again.
 			_, err = tx.Exec(ctx, `UPDATE messages m SET
 				first_open_at = (SELECT min(occurred_at) FROM events WHERE lead_id = m.lead_id AND type = 'email_opened'
 					AND properties->>'message_id' = m.id::text AND properties->>'verdict' = 'human'),
 				first_click_at = (SELECT min(occurred_at) FROM events WHERE lead_id = m.lead_id AND type = 'email_clicked'
 					AND properties->>'message_id' = m.id::text AND properties->>'verdict' = 'human')
-				WHERE id = ANY($1)`, firsts)
+				WHERE id = ANY($1)`, recount)
 		}
 		return err
 	})
+}
+
+// humanHit is a human open or click of a message.
+type humanHit struct {
+	messageID int64
+	at        time.Time
 }
 
 // lockMessages locks the sent messages the hits are for, in ID order so that
