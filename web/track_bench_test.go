@@ -78,7 +78,7 @@ func BenchmarkPixel(b *testing.B) {
 			b.Fatal(err)
 		}
 		urls := make([]string, len(ids))
-		rec := mailer.NewHitRecorder(pool, 2)
+		rec := mailer.NewHitRecorder(pool, 1)
 		s := web.New(web.Config{}, web.Deps{Pool: pool, Queue: client, Logger: quiet, Mailer: mailer, Signer: signer, Recorder: rec})
 		srv := httptest.NewServer(s.Handler())
 		defer srv.Close()

@@ -81,7 +81,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		}()
 	}
 
-	recorder := mg.mailer.NewHitRecorder(db.Pool, 2)
+	recorder := mg.mailer.NewHitRecorder(db.Pool, 1)
 	defer recorder.Close() // after the HTTP server: the hits it took in are recorded
 	srv := web.New(web.Config{TrustedProxies: proxies}, web.Deps{
 		Pool: db.Pool, Queue: client, Working: working, Logger: log, Mailer: mg.mailer, Signer: mg.signer,
