@@ -1,6 +1,7 @@
-// Package track signs the links of sent mail and judges who followed them.
-//
-// INTERIM: a minimal version written while the full package is being built.
+// Package track signs the links of sent mail and judges who followed them: every open
+// pixel, click redirect and unsubscribe link carries a compact HMAC-signed token naming
+// the message (and link), and every hit gets a verdict, human, machine or unknown,
+// because privacy proxies open and link scanners click mail nobody read.
 package track
 
 import (
@@ -9,12 +10,12 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"net/netip"
-	"strings"
-	"time"
 )
 
+// Kind is what a token is for; a token of one kind never passes for another.
 type Kind byte
+
+// Kinds of token.
 
 const (
 	Open        Kind = 'o'
@@ -23,16 +24,21 @@ const (
 	Honeypot    Kind = 'h'
 )
 
+// Token names a message, and for clicks the index of a link in it.
 type Token struct {
 	Kind      Kind
 	MessageID int64
 	Link      int
 }
 
+// ErrInvalid is every malformed, tampered or foreign token.
 var ErrInvalid = errors.New("invalid token")
 
+// Signer signs and verifies tokens with a key derived from the server's secret, so
+// that the secret itself never keys a MAC that others can observe.
 type Signer struct{ key []byte }
 
+// NewSigner makes a signer; the secret must be at least 32 bytes.
 func NewSigner(secret []byte) (*Signer, error) {
 	if len(secret) < 32 {
 		return nil, errors.New("secret too short")
@@ -48,6 +54,8 @@ func (s *Signer) mac(b []byte) []byte {
 	return m.Sum(nil)[:12]
 }
 
+// Sign encodes a token: version, kind, message ID and link as varints, then the first
+// 12 bytes of an HMAC-SHA256 over them, in unpadded base64url (about 25 characters).
 func (s *Signer) Sign(t Token) string {
 	b := []byte{1, byte(t.Kind)}
 	b = binary.AppendUvarint(b, uint64(t.MessageID))
@@ -55,6 +63,8 @@ func (s *Signer) Sign(t Token) string {
 	return base64.RawURLEncoding.EncodeToString(append(b, s.mac(b)...))
 }
 
+// Verify decodes a token and checks its MAC; anything wrong is ErrInvalid. Only the
+// canonical encoding is accepted, so one token has one spelling.
 func (s *Signer) Verify(tok string) (Token, error) {
 	if len(tok) > 64 {
 		return Token{}, ErrInvalid
@@ -92,49 +102,3 @@ func (s *Signer) Verify(tok string) (Token, error) {
 	return t, nil
 }
 
-type Verdict string
-
-const (
-	Human   Verdict = "human"
-	Machine Verdict = "machine"
-	Unknown Verdict = "unknown"
-)
-
-type Hit struct {
-	Kind      Kind
-	At        time.Time
-	Method    string
-	UserAgent string
-	IP        netip.Addr
-	Link      int
-}
-
-type Judgement struct {
-	Verdict Verdict
-	Reasons []string
-}
-
-type Classifier struct{}
-
-func NewClassifier() *Classifier { return &Classifier{} }
-
-func (c *Classifier) Judge(sentAt time.Time, hits []Hit) []Judgement {
-	out := make([]Judgement, len(hits))
-	for i, h := range hits {
-		switch {
-		case h.Kind == Honeypot:
-			out[i] = Judgement{Machine, []string{"honeypot"}}
-		case h.Method == "HEAD":
-			out[i] = Judgement{Machine, []string{"head_request"}}
-		case h.UserAgent == "":
-			out[i] = Judgement{Machine, []string{"no_user_agent"}}
-		case h.Kind == Click && h.At.Sub(sentAt) < 10*time.Second:
-			out[i] = Judgement{Machine, []string{"too_soon_after_delivery"}}
-		case strings.Contains(h.UserAgent, "Mozilla/"):
-			out[i] = Judgement{Verdict: Human}
-		default:
-			out[i] = Judgement{Verdict: Unknown}
-		}
-	}
-	return out
-}
