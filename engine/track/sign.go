@@ -101,4 +101,3 @@ func (s *Signer) Verify(tok string) (Token, error) {
 	}
 	return t, nil
 }
-
