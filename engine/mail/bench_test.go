@@ -151,7 +151,7 @@ func sendPath(b *testing.B, ctx context.Context, sink *mailtest.Server, cfg mail
 		if left == 0 {
 			break
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 	rate := float64(benchMessages) / time.Since(start).Seconds()
 	if got := len(sink.Messages()) - before; got != benchMessages {

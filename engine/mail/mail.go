@@ -18,7 +18,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	gomail "github.com/wneessen/go-mail"
 
 	"github.com/nurture-dev/nurture/engine/lead"
@@ -143,8 +142,10 @@ func (w *SendWorker) Timeout(*river.Job[SendArgs]) time.Duration { return 2 * ti
 
 // Work delivers the message once. It renders and stores the message in one
 // transaction, talks to the SMTP server outside any transaction, and records the
-// outcome together with the job's completion. A crash between the server's 250 and
-// that commit is the one window in which a message can go out twice.
+// outcome in another. A crash between the server's 250 and that commit is the one
+// window in which a message can go out twice. The message's status, not the job's,
+// is what counts: a job run again for a message already sent does nothing, so River
+// may complete jobs in its own batches.
 func (w *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	return w.Mailer.deliver(ctx, w.Pool, job)
 }
@@ -249,11 +250,7 @@ func (m *Mailer) deliver(ctx context.Context, pool *pgxpool.Pool, job *river.Job
 		if status == StatusOutbox {
 			props["outbox"] = true
 		}
-		if err := lead.AppendEvent(ctx, tx, p.LeadID, "email_sent", props); err != nil {
-			return err
-		}
-		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
-		return err
+		return lead.AppendEvent(ctx, tx, p.LeadID, "email_sent", props)
 	})
 }
 
@@ -295,13 +292,9 @@ func (m *Mailer) bounce(ctx context.Context, pool *pgxpool.Pool, job *river.Job[
 		if err := Suppress(ctx, tx, p.Lead.Email, "hard_bounce", de.Error()); err != nil {
 			return err
 		}
-		if err := lead.AppendEvent(ctx, tx, p.LeadID, "email_bounced", map[string]any{
+		return lead.AppendEvent(ctx, tx, p.LeadID, "email_bounced", map[string]any{
 			"message_id": p.ID, "kind": "hard", "code": de.Code, "reason": truncate(de.Error(), 300),
-		}); err != nil {
-			return err
-		}
-		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
-		return err
+		})
 	})
 }
 
