@@ -223,6 +223,22 @@ func TestSend(t *testing.T) {
 		require.Len(t, b.smtp.Messages(), 1)
 	})
 
+	t.Run("AJobRunAgainDoesNotSendAgain", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, setupOpts{})
+		leadID := b.lead(t, lead.Input{Email: "once@example.com"})
+		id := b.enqueue(t, leadID, "whitepaper/thanks", "test:once")
+		b.waitStatus(t, id, mail.StatusSent)
+		// As after a crash between the SMTP server's 250 and River's completion.
+		_, err := b.client.Insert(b.ctx, mail.SendArgs{MessageID: id}, nil)
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			return b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'send' AND state = 'completed'`) == 2
+		}, 10*time.Second, 20*time.Millisecond)
+		require.Len(t, b.smtp.Messages(), 1)
+		require.Equal(t, 1, b.count(t, `SELECT count(*) FROM events WHERE type = 'email_sent'`))
+	})
+
 	t.Run("RetriesTemporaryFailures", func(t *testing.T) {
 		t.Parallel()
 		for _, code := range []int{421, 451} {
