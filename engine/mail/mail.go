@@ -234,6 +234,8 @@ func (m *Mailer) deliver(ctx context.Context, pool *pgxpool.Pool, job *river.Job
 				return m.bounce(ctx, pool, job, p, de)
 			case errors.As(err, &de) && !de.Temporary:
 				return m.fail(ctx, pool, p, err)
+			case job.Attempt >= job.MaxAttempts:
+				return m.fail(ctx, pool, p, fmt.Errorf("gave up after %d attempts: %w", job.Attempt, err))
 			default:
 				_, _ = pool.Exec(ctx, `UPDATE messages SET error = $2 WHERE id = $1`, p.ID, err.Error())
 				m.log.Warn("send failed; will retry", "message_id", p.ID, "attempt", job.Attempt, "error", err)

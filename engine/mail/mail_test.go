@@ -239,6 +239,23 @@ func TestSend(t *testing.T) {
 		require.Equal(t, 1, b.count(t, `SELECT count(*) FROM events WHERE type = 'email_sent'`))
 	})
 
+	t.Run("ReconnectsWhenTheServerDroppedAnIdleConnection", func(t *testing.T) {
+		t.Parallel()
+		srv := mailtest.NewServer(t, mailtest.IdleTimeout(200*time.Millisecond))
+		cfg, err := mail.ParseSMTPURL(srv.URL())
+		require.NoError(t, err)
+		cfg.PoolSize = 1
+		b := setup(t, setupOpts{smtp: &cfg})
+		leadID := b.lead(t, lead.Input{Email: "idle@example.com"})
+		first := b.enqueue(t, leadID, "whitepaper/thanks", "test:idle-1")
+		b.waitStatus(t, first, mail.StatusSent)
+		time.Sleep(500 * time.Millisecond) // the pooled connection is dropped by now
+		second := b.enqueue(t, leadID, "whitepaper/case-study", "test:idle-2")
+		b.waitStatus(t, second, mail.StatusSent)
+		require.Equal(t, 1, b.count(t, `SELECT attempts FROM messages WHERE id = $1`, second), "no retry was needed")
+		require.Len(t, srv.Messages(), 2)
+	})
+
 	t.Run("RetriesTemporaryFailures", func(t *testing.T) {
 		t.Parallel()
 		for _, code := range []int{421, 451} {

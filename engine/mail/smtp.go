@@ -148,6 +148,15 @@ func (s *SMTPSender) Send(ctx context.Context, m *gomail.Msg) error {
 		return &DeliveryError{Temporary: true, Err: fmt.Errorf("connect to %s:%d: %w", s.cfg.Host, s.cfg.Port, err)}
 	}
 	err = c.Send(m)
+	var se *gomail.SendError
+	if err != nil && c != nil && errors.As(err, &se) && se.Reason == gomail.ErrConnCheck && !m.IsDelivered() {
+		// An idle connection the server has closed meanwhile: try once on a new one.
+		_ = c.Close()
+		if c, err = s.dial(ctx); err != nil {
+			return &DeliveryError{Temporary: true, Err: fmt.Errorf("connect to %s:%d: %w", s.cfg.Host, s.cfg.Port, err)}
+		}
+		err = c.Send(m)
+	}
 	if err == nil || m.IsDelivered() {
 		// Delivered: a failed RSET afterwards is not a failed send.
 		if err != nil {
@@ -175,6 +184,11 @@ func (s *SMTPSender) conn(ctx context.Context) (*gomail.Client, error) {
 		return c, nil
 	default:
 	}
+	return s.dial(ctx)
+}
+
+// dial opens a connection.
+func (s *SMTPSender) dial(ctx context.Context) (*gomail.Client, error) {
 	opts := []gomail.Option{
 		gomail.WithPort(s.cfg.Port),
 		gomail.WithTimeout(s.cfg.Timeout),

@@ -35,18 +35,26 @@ type Server struct {
 	rcpt func(to string) error
 }
 
+// Option changes how a server behaves.
+type Option func(*smtp.Server)
+
+// IdleTimeout makes the server drop a connection idle this long, as real servers do.
+func IdleTimeout(d time.Duration) Option {
+	return func(s *smtp.Server) { s.ReadTimeout = d }
+}
+
 // NewServer starts a server on a free loopback port, closed when the test ends.
-func NewServer(t testing.TB) *Server {
+func NewServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Serve(t, ln)
+	return Serve(t, ln, opts...)
 }
 
 // Serve runs a server on ln, closed when the test ends.
-func Serve(t testing.TB, ln net.Listener) *Server {
+func Serve(t testing.TB, ln net.Listener, opts ...Option) *Server {
 	t.Helper()
 	s := &Server{Addr: ln.Addr().String(), ln: ln}
 	s.srv = smtp.NewServer(backend{s})
@@ -55,6 +63,9 @@ func Serve(t testing.TB, ln net.Listener) *Server {
 	s.srv.ReadTimeout = 30 * time.Second
 	s.srv.WriteTimeout = 30 * time.Second
 	s.srv.MaxRecipients = 100
+	for _, o := range opts {
+		o(s.srv)
+	}
 	go func() { _ = s.srv.Serve(ln) }()
 	t.Cleanup(func() { _ = s.srv.Close() })
 	return s
