@@ -529,3 +529,30 @@ func FindLeadByEmail(ctx context.Context, db DB, email string) (*Lead, error) {
 	}
 	return l, nil
 }
+
+// Filter selects leads for FindLeads.
+type Filter struct {
+	// AfterID starts after this lead ID (keyset paging, in ID order).
+	AfterID int64
+	// Limit is the most leads returned. Defaults to 100.
+	Limit int
+	// Subscribed leaves out unsubscribed leads.
+	Subscribed bool
+}
+
+// FindLeads returns leads in ID order.
+func FindLeads(ctx context.Context, db DB, f Filter) ([]*Lead, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	rows, err := db.Query(ctx, `SELECT `+leadColumns+` FROM leads WHERE id > $1 AND (NOT $2 OR unsubscribed_at IS NULL)
+		ORDER BY id LIMIT $3`, f.AfterID, f.Subscribed, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("find leads: %w", err)
+	}
+	leads, err := pgx.CollectRows(rows, pgx.RowToAddrOfStructByName[Lead])
+	if err != nil {
+		return nil, fmt.Errorf("find leads: %w", err)
+	}
+	return leads, nil
+}

@@ -1,0 +1,494 @@
+package scenario
+
+import (
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Exit reasons, as the scenario_exited event names them.
+const (
+	ExitCompleted  = "completed"
+	ExitGoal       = "goal"
+	ExitExit       = "exit"
+	ExitSuppressed = "suppressed"
+)
+
+// State is where an enrollment stands: the step it is at and when it got there.
+// Waits count from StepAt, so running a step again early changes nothing.
+type State struct {
+	Step   string
+	StepAt time.Time
+}
+
+// Engagement tells whether the lead engaged with a message of this enrollment.
+type Engagement interface {
+	// FirstEngaged returns when the lead first opened (kind Opened; a click counts as
+	// an open, since images may be blocked) or clicked (kind Clicked; only the link
+	// named link when it is not empty) the latest message sent by the send step ref.
+	// Only hits judged human count. ok is false when there is none.
+	FirstEngaged(ref string, kind EngageKind, link string) (at time.Time, ok bool, err error)
+}
+
+// Input is what one Advance needs besides the scenario and the state.
+type Input struct {
+	Now time.Time
+	// Lead is the lead as conditions see it; update and stage steps change it, so
+	// that later conditions in the same run see the change.
+	Lead *LeadEnv
+	// Location is the lead's own time zone, when known; nil uses the send window's
+	// (or UTC).
+	Location *time.Location
+	// Engagement answers wait_until steps.
+	Engagement Engagement
+	// Settle is how long a click waits before it is believed (a scanner burst may
+	// still reveal itself); opens are believed at once.
+	Settle time.Duration
+}
+
+// ActionKind is an effect of a step that the caller carries out.
+type ActionKind string
+
+// Actions.
+const (
+	ActSend     ActionKind = "send"
+	ActUpdate   ActionKind = "update"
+	ActStage    ActionKind = "stage"
+	ActEscalate ActionKind = "escalate"
+)
+
+// Action is one effect, in the order the steps asked for them.
+type Action struct {
+	Kind ActionKind
+	Step string
+	// Send: the template (the picked variant's, for A/B), its subject override and
+	// the variant's name ("" without variants).
+	Template, Subject, Variant string
+	Update                     *Update
+	Stage                      string
+	Reason                     string
+}
+
+// Wait is what a wait_until step waits for.
+type Wait struct {
+	Ref      string
+	Engage   EngageKind
+	Link     string
+	Deadline time.Time
+}
+
+// Result is what came of an Advance.
+type Result struct {
+	Actions []Action
+	// State is where the enrollment stands now; unchanged when nothing could run.
+	State State
+	// WakeAt is when to run again (a wait's end, a send window's opening, a
+	// wait_until's deadline or a click's settling); zero once Ended.
+	WakeAt time.Time
+	// Waiting is set while a wait_until step waits for engagement, so that an
+	// arriving open or click can wake the enrollment before WakeAt.
+	Waiting *Wait
+	// Ended is the exit reason once the enrollment is over, else "".
+	Ended string
+	// Trace says, step by step, what happened and why, for the simulator and logs.
+	Trace []string
+}
+
+// maxInlineSteps bounds one Advance: check refuses cycles without a wait, so only a
+// scenario that was never checked can reach it.
+const maxInlineSteps = 1000
+
+// Advance runs the enrollment from st until a step must wait or the scenario ends,
+// and returns the effects for the caller to carry out. exit_if is checked before
+// every step. Advance is pure: the same input gives the same result.
+func (s *Scenario) Advance(in *Input, st State) (*Result, error) {
+	r := &Result{State: st}
+	now := in.Now
+	for range maxInlineSteps {
+		if st.Step == "" || st.Step == End {
+			r.end(ExitCompleted, "the scenario is complete")
+			return r, nil
+		}
+		step := s.Step(st.Step)
+		if step == nil {
+			return nil, fmt.Errorf("scenario %s: no step %q", s.ID, st.Step)
+		}
+		if exit, err := s.ExitIf.Bool(s.env(in)); err != nil {
+			return nil, fmt.Errorf("scenario %s: exit_if: %w", s.ID, err)
+		} else if exit && s.ExitIf != nil {
+			r.end(ExitExit, "exit_if is true: "+s.ExitIf.Source)
+			return r, nil
+		}
+		next, wake, err := s.run(in, step, st, r)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s, step %s: %w", s.ID, step.ID, err)
+		}
+		if !wake.IsZero() {
+			r.State, r.WakeAt = st, wake
+			return r, nil
+		}
+		r.Waiting = nil
+		st = State{Step: next, StepAt: now}
+		r.State = st
+	}
+	return nil, fmt.Errorf("scenario %s: more than %d steps in a row without a wait", s.ID, maxInlineSteps)
+}
+
+func (r *Result) end(reason, why string) {
+	r.Ended, r.State, r.WakeAt, r.Waiting = reason, State{}, time.Time{}, nil
+	r.Trace = append(r.Trace, "end ("+reason+"): "+why)
+}
+
+func (r *Result) tracef(format string, args ...any) {
+	r.Trace = append(r.Trace, fmt.Sprintf(format, args...))
+}
+
+// run runs one step: it returns the step to go to, or a time to wake at when the step
+// must wait.
+func (s *Scenario) run(in *Input, step *Step, st State, r *Result) (next string, wake time.Time, err error) {
+	now := in.Now
+	switch step.Kind {
+	case KindSend:
+		if s.Window != nil {
+			if open := s.Window.Next(now, in.Location); open.After(now) {
+				r.tracef("%s: outside the send window; waits until %s", step.ID, open.In(s.loc(in)).Format(time.DateTime))
+				return "", open, nil
+			}
+		}
+		a := Action{Kind: ActSend, Step: step.ID, Template: step.Template, Subject: step.Subject}
+		if len(step.Variants) > 0 {
+			v := step.Variants[pick(s.ID, step.ID, in.Lead.ID, variantWeights(step.Variants))]
+			a.Template, a.Variant = v.Template, v.Name
+			if v.Subject != "" {
+				a.Subject = v.Subject
+			}
+			r.tracef("%s: sends %s (variant %s)", step.ID, a.Template, a.Variant)
+		} else {
+			r.tracef("%s: sends %s", step.ID, a.Template)
+		}
+		r.Actions = append(r.Actions, a)
+		return s.next(step), time.Time{}, nil
+
+	case KindWait:
+		until := st.StepAt.Add(step.Wait)
+		if step.Until != nil {
+			until = nextTimeOfDay(st.StepAt, *step.Until, s.loc(in))
+		}
+		if now.Before(until) {
+			r.tracef("%s: waits until %s", step.ID, until.In(s.loc(in)).Format(time.DateTime))
+			return "", until, nil
+		}
+		return s.next(step), time.Time{}, nil
+
+	case KindWaitUntil:
+		deadline := st.StepAt.Add(step.Within)
+		at, ok, err := in.Engagement.FirstEngaged(step.Ref, step.Engage, step.Link)
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		what := string(step.Engage) + " " + step.Ref
+		if step.Link != "" {
+			what += " (link " + step.Link + ")"
+		}
+		if ok && !at.After(deadline) {
+			if believed := at.Add(in.Settle); step.Engage == Clicked && now.Before(believed) {
+				r.tracef("%s: %s at %s; believed at %s if no scanner shows", step.ID, what, at.Format(time.DateTime), believed.Format(time.DateTime))
+				r.Waiting = &Wait{Ref: step.Ref, Engage: step.Engage, Link: step.Link, Deadline: deadline}
+				return "", believed, nil
+			}
+			r.tracef("%s: %s → yes (%s)", step.ID, what, orNext(step.Yes))
+			return s.branch(step, step.Yes), time.Time{}, nil
+		}
+		if !now.Before(deadline) {
+			r.tracef("%s: not %s within %s → no (%s)", step.ID, what, formatDuration(step.Within), orNext(step.No))
+			return s.branch(step, step.No), time.Time{}, nil
+		}
+		r.Waiting = &Wait{Ref: step.Ref, Engage: step.Engage, Link: step.Link, Deadline: deadline}
+		if len(r.Trace) == 0 || !strings.HasPrefix(r.Trace[len(r.Trace)-1], step.ID+": waits for") {
+			r.tracef("%s: waits for %s until %s", step.ID, what, deadline.In(s.loc(in)).Format(time.DateTime))
+		}
+		return "", deadline, nil
+
+	case KindIf:
+		ok, err := step.Cond.Bool(s.env(in))
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		if ok {
+			r.tracef("%s: %s is true → yes (%s)", step.ID, step.Cond.Source, orNext(step.Yes))
+			return s.branch(step, step.Yes), time.Time{}, nil
+		}
+		r.tracef("%s: %s is false → no (%s)", step.ID, step.Cond.Source, orNext(step.No))
+		return s.branch(step, step.No), time.Time{}, nil
+
+	case KindSplit:
+		weights := make([]int, len(step.Paths))
+		for i, p := range step.Paths {
+			weights[i] = p.Weight
+		}
+		p := step.Paths[pick(s.ID, step.ID, in.Lead.ID, weights)]
+		r.tracef("%s: split → %s", step.ID, cmpOr(p.Name, p.Next))
+		return p.Next, time.Time{}, nil
+
+	case KindUpdate:
+		applyUpdate(in.Lead, step.Update)
+		r.Actions = append(r.Actions, Action{Kind: ActUpdate, Step: step.ID, Update: step.Update})
+		r.tracef("%s: updates the lead%s", step.ID, describeUpdate(step.Update))
+		return s.next(step), time.Time{}, nil
+
+	case KindStage:
+		if in.Lead.Stage != step.Stage {
+			r.Actions = append(r.Actions, Action{Kind: ActStage, Step: step.ID, Stage: step.Stage})
+			r.tracef("%s: stage %s → %s", step.ID, in.Lead.Stage, step.Stage)
+			in.Lead.Stage = step.Stage
+		}
+		return s.next(step), time.Time{}, nil
+
+	case KindEscalate:
+		r.Actions = append(r.Actions, Action{Kind: ActEscalate, Step: step.ID, Reason: step.Reason})
+		r.tracef("%s: escalated to sales: %s", step.ID, step.Reason)
+		return s.next(step), time.Time{}, nil
+
+	case KindGoto:
+		r.tracef("%s: goes to %s", step.ID, step.Next)
+		return step.Next, time.Time{}, nil
+
+	case KindEnd:
+		return End, time.Time{}, nil
+	}
+	return "", time.Time{}, fmt.Errorf("unknown step kind %q", step.Kind)
+}
+
+// next is where a step flows when it has done its work.
+func (s *Scenario) next(step *Step) string {
+	if step.Next != "" {
+		return step.Next
+	}
+	i := slices.Index(s.Steps, step)
+	if i < 0 || i+1 >= len(s.Steps) {
+		return End
+	}
+	return s.Steps[i+1].ID
+}
+
+// branch is a yes or no target; an empty one flows to the next step.
+func (s *Scenario) branch(step *Step, target string) string {
+	if target == "" {
+		i := slices.Index(s.Steps, step)
+		if i < 0 || i+1 >= len(s.Steps) {
+			return End
+		}
+		return s.Steps[i+1].ID
+	}
+	return target
+}
+
+func orNext(target string) string { return cmpOr(target, "next step") }
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// Exits reports whether exit_if holds for the lead now.
+func (s *Scenario) Exits(l LeadEnv, now time.Time) (bool, error) {
+	if s.ExitIf == nil {
+		return false, nil
+	}
+	return s.ExitIf.Bool(NewEnv(l, EventEnv{}, now))
+}
+
+// Reaches reports whether an event reaches the scenario's goal.
+func (s *Scenario) Reaches(l LeadEnv, e EventEnv, now time.Time) (bool, error) {
+	if s.Goal == nil {
+		return false, nil
+	}
+	return s.Goal.Bool(NewEnv(l, e, now))
+}
+
+// Admits reports whether a lead may enter on an event (or, for a scheduled trigger,
+// an empty event): the event's type is the trigger's and the trigger's condition holds.
+func (s *Scenario) Admits(l LeadEnv, e EventEnv, now time.Time) (bool, error) {
+	if s.Trigger.Event != "" && e.Type != s.Trigger.Event {
+		return false, nil
+	}
+	return s.Trigger.If.Bool(NewEnv(l, e, now))
+}
+
+// MayReenroll reports whether a lead whose last enrollment started at last (zero:
+// never enrolled) may enter now.
+func (s *Scenario) MayReenroll(last, now time.Time) bool {
+	if last.IsZero() {
+		return true
+	}
+	switch s.Reenroll.Kind {
+	case ReenrollAlways:
+		return true
+	case ReenrollAfter:
+		return !now.Before(last.Add(s.Reenroll.After))
+	}
+	return false
+}
+
+func (s *Scenario) env(in *Input) *Env { return NewEnv(*in.Lead, EventEnv{}, in.Now) }
+
+// loc is the time zone waits and windows count in: the lead's, the window's or UTC.
+func (s *Scenario) loc(in *Input) *time.Location {
+	switch {
+	case in.Location != nil:
+		return in.Location
+	case s.Window != nil && s.Window.Location != nil:
+		return s.Window.Location
+	}
+	return time.UTC
+}
+
+// nextTimeOfDay is the first instant after t at minutes after midnight in loc.
+func nextTimeOfDay(t time.Time, minutes int, loc *time.Location) time.Time {
+	lt := t.In(loc)
+	at := time.Date(lt.Year(), lt.Month(), lt.Day(), minutes/60, minutes%60, 0, 0, loc)
+	if !at.After(t) {
+		at = time.Date(lt.Year(), lt.Month(), lt.Day()+1, minutes/60, minutes%60, 0, 0, loc)
+	}
+	return at
+}
+
+// pick chooses an index by weight, the same one every time for a lead, scenario and
+// step, so that a lead always sees the same side of an A/B test or split.
+func pick(scenario, step string, leadID int64, weights []int) int {
+	total := 0
+	for _, w := range weights {
+		total += max(w, 0)
+	}
+	if total == 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(scenario + "\x00" + step + "\x00" + strconv.FormatInt(leadID, 10)))
+	n := int(h.Sum64() % uint64(total))
+	for i, w := range weights {
+		if n < max(w, 0) {
+			return i
+		}
+		n -= max(w, 0)
+	}
+	return len(weights) - 1
+}
+
+func variantWeights(vs []Variant) []int {
+	w := make([]int, len(vs))
+	for i, v := range vs {
+		w[i] = v.Weight
+	}
+	return w
+}
+
+// applyUpdate makes an update's changes to the lead as conditions see it.
+func applyUpdate(l *LeadEnv, u *Update) {
+	if u == nil {
+		return
+	}
+	tags := slices.Clone(l.Tags)
+	for _, t := range u.AddTags {
+		if !slices.Contains(tags, t) {
+			tags = append(tags, t)
+		}
+	}
+	tags = slices.DeleteFunc(tags, func(t string) bool { return slices.Contains(u.RemoveTags, t) })
+	l.Tags = tags
+	l.Score += u.Points
+	if len(u.Fields) > 0 {
+		attrs := make(map[string]any, len(l.Attributes)+len(u.Fields))
+		for k, v := range l.Attributes {
+			attrs[k] = v
+		}
+		for k, v := range u.Fields {
+			if key, ok := strings.CutPrefix(k, "attributes."); ok {
+				attrs[key] = v
+				continue
+			}
+			setField(l, k, v)
+		}
+		l.Attributes = attrs
+	}
+}
+
+// UpdatableFields are the lead fields an update step may set.
+var UpdatableFields = []string{"first_name", "last_name", "company", "department", "title", "phone", "industry", "country", "timezone"}
+
+func setField(l *LeadEnv, name, v string) {
+	switch name {
+	case "first_name":
+		l.FirstName = v
+	case "last_name":
+		l.LastName = v
+	case "company":
+		l.Company = v
+	case "department":
+		l.Department = v
+	case "title":
+		l.Title = v
+	case "phone":
+		l.Phone = v
+	case "industry":
+		l.Industry = v
+	case "country":
+		l.Country = v
+	case "timezone":
+		l.Timezone = v
+	}
+}
+
+func describeUpdate(u *Update) string {
+	if u == nil {
+		return ""
+	}
+	var parts []string
+	if len(u.AddTags) > 0 {
+		parts = append(parts, "tags +"+strings.Join(u.AddTags, " +"))
+	}
+	if len(u.RemoveTags) > 0 {
+		parts = append(parts, "tags -"+strings.Join(u.RemoveTags, " -"))
+	}
+	keys := make([]string, 0, len(u.Fields))
+	for k := range u.Fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		parts = append(parts, k+"="+u.Fields[k])
+	}
+	if u.Points != 0 {
+		parts = append(parts, fmt.Sprintf("%+d points", u.Points))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// formatDuration writes a duration the way scenario files do ("3d", "2d1h", "90s").
+func formatDuration(d time.Duration) string {
+	if d <= 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	for _, u := range []struct {
+		d    time.Duration
+		name string
+	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if n := d / u.d; n > 0 {
+			b.WriteString(strconv.FormatInt(int64(n), 10) + u.name)
+			d -= n * u.d
+		}
+	}
+	if b.Len() == 0 {
+		return d.String()
+	}
+	return b.String()
+}
