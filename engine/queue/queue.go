@@ -49,6 +49,10 @@ type Config struct {
 	// RetryPolicy says when a failed job runs again. Defaults to River's exponential
 	// backoff (attempt⁴ seconds); tests make it quick.
 	RetryPolicy river.ClientRetryPolicy
+	// PeriodicJobs are inserted on their schedules by the elected leader among the
+	// processes that work jobs, so each fires once however many processes run.
+	// Defaults to none.
+	PeriodicJobs []*river.PeriodicJob
 }
 
 // Client is the River client of this process.
@@ -98,6 +102,9 @@ func New(pool *pgxpool.Pool, workers *river.Workers, cfg Config) (*Client, error
 		Logger:        cfg.Logger,
 		Workers:       workers,
 		RetryPolicy:   cfg.RetryPolicy,
+	}
+	if Works(cfg.Role) {
+		rc.PeriodicJobs = cfg.PeriodicJobs
 	}
 	switch cfg.Role {
 	case RoleAll, RoleWorker:
