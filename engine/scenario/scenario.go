@@ -41,7 +41,8 @@ type Scenario struct {
 	// Tests are the file's own tests, run on the simulator by `nurture check`.
 	Tests []Test
 
-	byID map[string]*Step
+	byID  map[string]*Step
+	idPos Pos // where the id is written; zero when it comes from the file name
 }
 
 // Step returns the step with the given id, or nil.

@@ -1,0 +1,279 @@
+package scenario
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// check makes the checks that need the whole file: ids, jumps, what wait_until and
+// the tests refer to, and loops without a wait.
+func (p *parser) check(s *Scenario) {
+	if len(s.Steps) == 0 || len(p.steps) != len(s.Steps) {
+		return
+	}
+	// Ids: only ids written in the file can be jumped to.
+	ids := map[string]int{} // id → step index
+	for i, st := range s.Steps {
+		info := p.steps[i]
+		if !info.hasID {
+			continue
+		}
+		if j, dup := ids[st.ID]; dup {
+			p.errorAt(info.idPos, "the step id %q is already used by the step on line %d", st.ID, s.Steps[j].Pos.Line)
+			continue
+		}
+		ids[st.ID] = i
+	}
+	known := make([]string, 0, len(ids))
+	for id := range ids {
+		known = append(known, id)
+	}
+	slices.Sort(known)
+
+	// Jumps.
+	for i := range s.Steps {
+		for _, j := range p.steps[i].jumps {
+			if j.target == End {
+				continue
+			}
+			if _, ok := ids[j.target]; !ok {
+				p.errorAt(j.pos, "%s: no step has the id %q%s", j.key, j.target, didYouMean(j.target, known))
+			}
+		}
+	}
+
+	// What wait_until waits for: an earlier send step.
+	for i, st := range s.Steps {
+		if st.Kind != KindWaitUntil || st.Ref == "" {
+			continue
+		}
+		pos := p.steps[i].ref
+		j, ok := ids[st.Ref]
+		switch {
+		case !ok:
+			p.errorAt(pos, "wait_until %s: no step has the id %q%s", st.Engage, st.Ref, didYouMean(st.Ref, known))
+		case s.Steps[j].Kind != KindSend:
+			p.errorAt(pos, "wait_until %s: %q is a %s step; a lead can only open or click the mail of a send step", st.Engage, st.Ref, s.Steps[j].Kind)
+		case j >= i:
+			p.errorAt(pos, "wait_until %s: the send step %q comes after this step; wait_until can only wait on mail sent before it", st.Engage, st.Ref)
+		}
+	}
+
+	g := newGraph(s)
+	p.checkLoops(s, g)
+	p.checkUnreachable(s, g)
+	p.checkTests(s)
+}
+
+// graph is the steps and where each can go next.
+type graph struct {
+	succ [][]int
+}
+
+func newGraph(s *Scenario) *graph {
+	index := map[string]int{}
+	for i, st := range s.Steps {
+		if _, dup := index[st.ID]; !dup {
+			index[st.ID] = i
+		}
+	}
+	g := &graph{succ: make([][]int, len(s.Steps))}
+	for i, st := range s.Steps {
+		// to is where a jump target leads; "" flows on.
+		flow := func(target string) {
+			switch target {
+			case End:
+				return
+			case "":
+				if st.Next != "" {
+					if j, ok := index[st.Next]; ok {
+						g.succ[i] = append(g.succ[i], j)
+					}
+				} else if i+1 < len(s.Steps) {
+					g.succ[i] = append(g.succ[i], i+1)
+				}
+				return
+			}
+			if j, ok := index[target]; ok {
+				g.succ[i] = append(g.succ[i], j)
+			}
+		}
+		switch st.Kind {
+		case KindEnd:
+		case KindGoto:
+			if st.Next != End {
+				if j, ok := index[st.Next]; ok {
+					g.succ[i] = append(g.succ[i], j)
+				}
+			}
+		case KindIf, KindWaitUntil:
+			flow(st.Yes)
+			flow(st.No)
+		case KindSplit:
+			for _, path := range st.Paths {
+				flow(path.Next)
+			}
+			if len(st.Paths) == 0 {
+				flow("")
+			}
+		default:
+			flow("")
+		}
+	}
+	return g
+}
+
+// checkLoops reports each loop of steps that has no wait or wait_until in it: a lead
+// would go round it at once, forever (or mail on every turn).
+func (p *parser) checkLoops(s *Scenario, g *graph) {
+	waits := func(i int) bool {
+		k := s.Steps[i].Kind
+		return k == KindWait || k == KindWaitUntil
+	}
+	for _, comp := range stronglyConnected(g, waits) {
+		if len(comp) == 1 && !slices.Contains(g.succ[comp[0]], comp[0]) {
+			continue
+		}
+		slices.Sort(comp)
+		names := make([]string, 0, len(comp)+1)
+		for _, i := range comp {
+			names = append(names, s.Steps[i].ID)
+		}
+		names = append(names, names[0])
+		p.errorAt(s.Steps[comp[0]].Pos, "the steps %s go round in a loop with no wait in it: add a wait or wait_until step to the loop",
+			strings.Join(names, " → "))
+	}
+}
+
+// stronglyConnected returns the strongly connected components of g without the nodes
+// skip returns true for (Tarjan's algorithm, iterative so that no file can
+// overflow the stack).
+func stronglyConnected(g *graph, skip func(int) bool) [][]int {
+	n := len(g.succ)
+	index, low := make([]int, n), make([]int, n)
+	onStack := make([]bool, n)
+	for i := range index {
+		index[i] = -1
+	}
+	var (
+		stack []int
+		comps [][]int
+		next  int
+	)
+	type frame struct{ v, edge int }
+	for root := range n {
+		if index[root] >= 0 || skip(root) {
+			continue
+		}
+		call := []frame{{root, 0}}
+		index[root], low[root] = next, next
+		next++
+		stack = append(stack, root)
+		onStack[root] = true
+		for len(call) > 0 {
+			f := &call[len(call)-1]
+			v := f.v
+			if f.edge < len(g.succ[v]) {
+				w := g.succ[v][f.edge]
+				f.edge++
+				switch {
+				case skip(w):
+				case index[w] < 0:
+					index[w], low[w] = next, next
+					next++
+					stack = append(stack, w)
+					onStack[w] = true
+					call = append(call, frame{w, 0})
+				case onStack[w]:
+					low[v] = min(low[v], index[w])
+				}
+				continue
+			}
+			call = call[:len(call)-1]
+			if len(call) > 0 {
+				u := call[len(call)-1].v
+				low[u] = min(low[u], low[v])
+			}
+			if low[v] == index[v] {
+				var comp []int
+				for {
+					w := stack[len(stack)-1]
+					stack = stack[:len(stack)-1]
+					onStack[w] = false
+					comp = append(comp, w)
+					if w == v {
+						break
+					}
+				}
+				comps = append(comps, comp)
+			}
+		}
+	}
+	return comps
+}
+
+// checkUnreachable reports a step without an id that nothing flows into: no jump can
+// reach it either, so it can never run. (A step with an id might be a jump target
+// still being written; it is left alone.)
+func (p *parser) checkUnreachable(s *Scenario, g *graph) {
+	seen := make([]bool, len(s.Steps))
+	seen[0] = true
+	queue := []int{0}
+	for len(queue) > 0 {
+		v := queue[0]
+		queue = queue[1:]
+		for _, w := range g.succ[v] {
+			if !seen[w] {
+				seen[w] = true
+				queue = append(queue, w)
+			}
+		}
+	}
+	for i := 1; i < len(s.Steps); i++ {
+		if !seen[i] && seen[i-1] && !p.steps[i].hasID {
+			p.errorAt(s.Steps[i].Pos, "this step can never run: the step before it goes elsewhere, and without an id nothing can jump to it")
+		}
+	}
+}
+
+// checkTests checks that tests name send steps.
+func (p *parser) checkTests(s *Scenario) {
+	sends := []string{}
+	for _, st := range s.Steps {
+		if st.Kind == KindSend {
+			sends = append(sends, st.ID)
+		}
+	}
+	isSend := func(id string) string {
+		st := s.Step(id)
+		switch {
+		case st == nil:
+			return "no step has the id " + quoteID(id) + didYouMean(id, sends)
+		case st.Kind != KindSend:
+			return quoteID(id) + " is a " + string(st.Kind) + " step, not a send step"
+		}
+		return ""
+	}
+	for i, t := range s.Tests {
+		if i >= len(p.tests) {
+			break
+		}
+		info := p.tests[i]
+		for j, id := range t.Expect.Sent {
+			if msg := isSend(id); msg != "" && j < len(info.sent) {
+				p.errorAt(info.sent[j], "sent: %s", msg)
+			}
+		}
+		for j, ev := range t.Events {
+			if ev.Ref == "" || j >= len(info.events) {
+				continue
+			}
+			if msg := isSend(ev.Ref); msg != "" {
+				p.errorAt(info.events[j], "%s: %s", ev.Engage, msg)
+			}
+		}
+	}
+}
+
+func quoteID(id string) string { return strconv.Quote(id) }
