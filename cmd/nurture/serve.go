@@ -5,12 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/nurture-dev/nurture/engine/apikey"
+	"github.com/nurture-dev/nurture/engine/flow"
 	"github.com/nurture-dev/nurture/engine/mail"
+	"github.com/nurture-dev/nurture/engine/message"
 	"github.com/nurture-dev/nurture/engine/queue"
 	"github.com/nurture-dev/nurture/web"
 )
@@ -60,16 +65,48 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 
 	working := queue.Works(cfg.Role)
+	// SIGHUP reloads the scenarios (a web-only process has none to reload).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	engine := flow.New(flow.Config{Pool: db.Pool, Mailer: mg.mailer, ScenariosDir: cfg.ScenariosDir,
+		Templates: func() *message.Set { return mg.templates }, Settle: cfg.ClickSettle, Logger: log})
 	workers := queue.NewWorkers()
 	river.AddWorker(workers, &mail.SendWorker{Mailer: mg.mailer, Pool: db.Pool})
-	client, err := queue.New(db.Pool, workers, queue.Config{Role: cfg.Role, Logger: log})
+	engine.AddWorkers(workers)
+	client, err := queue.New(db.Pool, workers, queue.Config{Role: cfg.Role, Logger: log, PeriodicJobs: engine.PeriodicJobs()})
 	if err != nil {
 		return err
 	}
 	if working {
+		// A file with problems is refused and logged; the others run.
+		_ = engine.Load(ctx)
 		if err := client.Start(ctx); err != nil {
 			return fmt.Errorf("start job workers: %w", err)
 		}
+		engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+		engineDone := make(chan struct{})
+		go func() {
+			defer close(engineDone)
+			if err := engine.Run(engineCtx, client); err != nil {
+				log.Error("scenario engine stopped", "error", err)
+			}
+		}()
+		go func() {
+			for {
+				select {
+				case <-engineCtx.Done():
+					return
+				case <-hup:
+					log.Info("SIGHUP: reloading scenarios", "dir", cfg.ScenariosDir)
+					_ = engine.Load(engineCtx) // problems are logged
+				}
+			}
+		}()
+		defer func() {
+			stopEngine()
+			<-engineDone
+		}()
 		defer func() {
 			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jobShutdownTimeout)
 			defer cancel()

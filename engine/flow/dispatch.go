@@ -1,0 +1,320 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/nurture-dev/nurture/engine/lead"
+	"github.com/nurture-dev/nurture/engine/mail"
+	"github.com/nurture-dev/nurture/engine/scenario"
+)
+
+// dispatchBatch is how many events one dispatch transaction takes.
+const dispatchBatch = 500
+
+// dispatchLock is held by the process dispatching ("nurtdisp"): events are shown to
+// the scenarios in order, one batch at a time, whichever process does it.
+const dispatchLock int64 = 0x6e75727464697370
+
+// dispatchLoop dispatches new events until ctx is done: at once when the database
+// says events arrived, and every DispatchInterval in case a notification was missed.
+func (e *Engine) dispatchLoop(ctx context.Context) error {
+	wake := make(chan struct{}, 1)
+	go e.listen(ctx, wake)
+	t := time.NewTicker(e.cfg.DispatchInterval)
+	defer t.Stop()
+	for {
+		for {
+			n, err := e.DispatchOnce(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				e.log.Error("dispatching events failed; will try again", "error", err)
+				break
+			}
+			if n < dispatchBatch {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		case <-t.C:
+		}
+	}
+}
+
+// listen turns the events trigger's notifications into wake-ups.
+func (e *Engine) listen(ctx context.Context, wake chan<- struct{}) {
+	for ctx.Err() == nil {
+		err := func() error {
+			conn, err := e.cfg.Pool.Acquire(ctx)
+			if err != nil {
+				return err
+			}
+			defer conn.Release()
+			if _, err := conn.Exec(ctx, "LISTEN nurture_events"); err != nil {
+				return err
+			}
+			defer conn.Exec(context.WithoutCancel(ctx), "UNLISTEN nurture_events") //nolint:errcheck
+			for {
+				if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+					return err
+				}
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
+			}
+		}()
+		if ctx.Err() != nil {
+			return
+		}
+		e.log.Warn("listening for events failed; polling until it works again", "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// DispatchOnce shows a batch of new events to the scenarios and reports how many it
+// took: an event may end running enrollments (unsubscribes, bounces, goals, exits),
+// wake an enrollment waiting on an open or click, and enroll the lead in scenarios
+// whose trigger it matches. The batch leaves the queue in the same transaction, so a
+// crash dispatches it again from the start.
+func (e *Engine) DispatchOnce(ctx context.Context) (int, error) {
+	if _, err := e.queue(ctx); err != nil {
+		return 0, err
+	}
+	var n int
+	err := pgx.BeginFunc(ctx, e.cfg.Pool, func(tx pgx.Tx) error {
+		var mine bool
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, dispatchLock).Scan(&mine); err != nil || !mine {
+			return err
+		}
+		rows, err := tx.Query(ctx, `WITH batch AS (
+				DELETE FROM event_queue WHERE event_id IN (SELECT event_id FROM event_queue ORDER BY event_id LIMIT $1)
+				RETURNING event_id)
+			SELECT e.id, e.lead_id, e.type, e.occurred_at, e.properties FROM events e JOIN batch b ON b.event_id = e.id
+			ORDER BY e.id`, dispatchBatch)
+		if err != nil {
+			return err
+		}
+		events, err := pgx.CollectRows(rows, pgx.RowToStructByPos[queuedEvent])
+		if err != nil {
+			return err
+		}
+		n = len(events)
+		if n == 0 {
+			return nil
+		}
+		d := &dispatch{e: e, tx: tx, now: e.cfg.Now(), leads: map[int64]*lead.Lead{}, running: map[int64][]*enrollment{}}
+		if err := d.load(ctx, events); err != nil {
+			return err
+		}
+		for _, ev := range events {
+			if err := d.event(ctx, ev); err != nil {
+				return fmt.Errorf("event %d (%s): %w", ev.ID, ev.Type, err)
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+type queuedEvent struct {
+	ID         int64
+	LeadID     int64
+	Type       string
+	OccurredAt time.Time
+	Properties map[string]any
+}
+
+// dispatch is one batch being dispatched.
+type dispatch struct {
+	e       *Engine
+	tx      pgx.Tx
+	now     time.Time
+	leads   map[int64]*lead.Lead
+	running map[int64][]*enrollment // by lead
+}
+
+// load reads the batch's leads and their running enrollments.
+func (d *dispatch) load(ctx context.Context, events []queuedEvent) error {
+	var ids []int64
+	for _, ev := range events {
+		if _, ok := d.leads[ev.LeadID]; ok {
+			continue
+		}
+		l, err := lead.FindLeadByID(ctx, d.tx, ev.LeadID)
+		if errors.Is(err, lead.ErrNotFound) {
+			d.leads[ev.LeadID] = nil
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		d.leads[ev.LeadID] = l
+		ids = append(ids, ev.LeadID)
+	}
+	rows, err := d.tx.Query(ctx, `SELECT id, lead_id, scenario_id, version, step, step_at, seq, started_at, false
+		FROM enrollments WHERE lead_id = ANY($1) AND ended_at IS NULL ORDER BY id`, ids)
+	if err != nil {
+		return err
+	}
+	ens, err := pgx.CollectRows(rows, pgx.RowToAddrOfStructByPos[enrollment])
+	if err != nil {
+		return err
+	}
+	for _, en := range ens {
+		d.running[en.LeadID] = append(d.running[en.LeadID], en)
+	}
+	return nil
+}
+
+// event dispatches one event.
+func (d *dispatch) event(ctx context.Context, ev queuedEvent) error {
+	l := d.leads[ev.LeadID]
+	if l == nil {
+		return nil
+	}
+	le := scenario.LeadEnvOf(l)
+	ee := scenario.EventEnvOf(ev.Type, ev.OccurredAt, ev.Properties)
+	for _, en := range d.running[ev.LeadID] {
+		if en.Ended {
+			continue
+		}
+		if err := d.running1(ctx, en, le, ee, ev); err != nil {
+			return err
+		}
+	}
+	for _, sc := range d.e.registry.Current() {
+		if sc.Trigger.Event == "" || sc.Trigger.Event != ev.Type {
+			continue
+		}
+		ok, err := sc.Admits(le, ee, d.now)
+		if err != nil {
+			d.e.log.Warn("trigger condition failed; lead not enrolled", "scenario", sc.ID, "lead_id", l.ID, "error", err)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		en, err := d.e.enroll(ctx, d.tx, sc, l, d.now, ev.ID)
+		if err != nil {
+			return err
+		}
+		if en != nil {
+			d.running[l.ID] = append(d.running[l.ID], en)
+		}
+	}
+	return nil
+}
+
+// running1 shows an event to one running enrollment of its lead.
+func (d *dispatch) running1(ctx context.Context, en *enrollment, le scenario.LeadEnv, ee scenario.EventEnv, ev queuedEvent) error {
+	stop := func(reason, detail string) error {
+		en.Ended = true
+		return d.e.end(ctx, d.tx, en, reason, detail)
+	}
+	switch ev.Type {
+	case "unsubscribed", "email_complained":
+		return stop(scenario.ExitSuppressed, ev.Type)
+	case "email_bounced":
+		if kind, _ := ev.Properties["kind"].(string); kind == "hard" {
+			return stop(scenario.ExitSuppressed, "hard bounce")
+		}
+	}
+	sc, err := d.e.registry.Version(ctx, d.tx, en.ScenarioID, en.Version)
+	if err != nil {
+		return err
+	}
+	if ok, err := sc.Reaches(le, ee, d.now); err != nil {
+		d.e.log.Warn("goal condition failed", "scenario", sc.ID, "enrollment_id", en.ID, "error", err)
+	} else if ok {
+		return stop(scenario.ExitGoal, ev.Type)
+	}
+	if ok, err := sc.Exits(le, d.now); err != nil {
+		d.e.log.Warn("exit_if failed", "scenario", sc.ID, "enrollment_id", en.ID, "error", err)
+	} else if ok {
+		return stop(scenario.ExitExit, ev.Type)
+	}
+	if ev.Type != mail.TypeOpened && ev.Type != mail.TypeClicked {
+		return nil
+	}
+	if verdict, _ := ev.Properties["verdict"].(string); verdict != "human" {
+		return nil // bots do not count
+	}
+	// Wake the enrollment if it waits on the message hit; the step job decides (and
+	// waits out the click settle time) with what is recorded by then.
+	var waiting bool
+	err = d.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM enrollments en JOIN messages m ON m.enrollment_id = en.id
+		WHERE en.id = $1 AND en.waiting_on <> '' AND m.step = en.waiting_on AND m.id::text = $2)`,
+		en.ID, fmt.Sprint(ev.Properties["message_id"])).Scan(&waiting)
+	if err != nil || !waiting {
+		return err
+	}
+	_, err = d.e.insertStep(ctx, d.tx, en.ID, en.Seq, time.Time{})
+	return err
+}
+
+// insertStep enqueues a step job for an enrollment at seq, to run at (zero: now).
+func (e *Engine) insertStep(ctx context.Context, tx pgx.Tx, enrollmentID int64, seq int, at time.Time) (bool, error) {
+	c, err := e.queue(ctx)
+	if err != nil {
+		return false, err
+	}
+	_, err = c.InsertTx(ctx, tx, StepArgs{EnrollmentID: enrollmentID, Seq: seq}, &river.InsertOpts{ScheduledAt: at})
+	return err == nil, err
+}
+
+// enroll enters a lead into a scenario's current version, unless it runs in it now,
+// its reenroll policy says no, or it may not be mailed. It returns the new
+// enrollment, or nil.
+func (e *Engine) enroll(ctx context.Context, tx pgx.Tx, sc *scenario.Scenario, l *lead.Lead, now time.Time, eventID int64) (*enrollment, error) {
+	if len(sc.Steps) == 0 {
+		return nil, nil
+	}
+	if reason, err := mail.Blocked(ctx, tx, l); err != nil || reason != "" {
+		return nil, err
+	}
+	var last *time.Time
+	var running bool
+	if err := tx.QueryRow(ctx, `SELECT max(started_at), coalesce(bool_or(ended_at IS NULL), false)
+		FROM enrollments WHERE lead_id = $1 AND scenario_id = $2`, l.ID, sc.ID).Scan(&last, &running); err != nil {
+		return nil, err
+	}
+	if running || (last != nil && !sc.MayReenroll(*last, now)) {
+		return nil, nil
+	}
+	en := &enrollment{LeadID: l.ID, ScenarioID: sc.ID, Version: sc.Version, Step: sc.Steps[0].ID, StepAt: now, StartedAt: now}
+	err := tx.QueryRow(ctx, `INSERT INTO enrollments (lead_id, scenario_id, version, step, step_at, started_at)
+		VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING RETURNING id`,
+		l.ID, sc.ID, sc.Version, en.Step, now).Scan(&en.ID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("enroll lead %d in %s: %w", l.ID, sc.ID, err)
+	}
+	props := map[string]any{"scenario": sc.ID, "version": sc.Version, "enrollment_id": en.ID}
+	if eventID != 0 {
+		props["event_id"] = eventID
+	}
+	if err := lead.AppendEvent(ctx, tx, l.ID, "enrolled", props); err != nil {
+		return nil, err
+	}
+	if _, err := e.insertStep(ctx, tx, en.ID, 0, time.Time{}); err != nil {
+		return nil, err
+	}
+	e.log.Info("lead enrolled", "lead_id", l.ID, "scenario", sc.ID, "version", sc.Version, "enrollment_id", en.ID)
+	return en, nil
+}

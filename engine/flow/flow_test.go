@@ -1,0 +1,337 @@
+package flow_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-dev/nurture/engine/dbtest"
+	"github.com/nurture-dev/nurture/engine/flow"
+	"github.com/nurture-dev/nurture/engine/lead"
+	"github.com/nurture-dev/nurture/engine/mail"
+	"github.com/nurture-dev/nurture/engine/mail/mailtest"
+	"github.com/nurture-dev/nurture/engine/message"
+	"github.com/nurture-dev/nurture/engine/queue"
+	"github.com/nurture-dev/nurture/engine/track"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+const (
+	testSecret   = "flow-test-secret-0123456789abcdefghij"
+	browserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
+)
+
+type testBundle struct {
+	ctx    context.Context
+	pool   *pgxpool.Pool
+	sink   *mailtest.Server
+	mailer *mail.Mailer
+	engine *flow.Engine
+	dir    string
+}
+
+// quickRetry retries failed jobs at once, so a test does not wait for backoff.
+type quickRetry struct{}
+
+func (quickRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(100 * time.Millisecond) }
+
+// setup runs an engine on a fresh database with the scenario files given (name →
+// content), real River workers and an in-process SMTP server.
+func setup(t *testing.T, files map[string]string) *testBundle {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	pool := dbtest.New(t)
+	sink := mailtest.NewServer(t)
+	set, err := message.Load("../../templates")
+	require.NoError(t, err)
+	signer, err := track.NewSigner([]byte(testSecret))
+	require.NoError(t, err)
+	cfg, err := mail.ParseSMTPURL(sink.URL())
+	require.NoError(t, err)
+	sender := mail.NewSMTPSender(cfg)
+	t.Cleanup(func() { _ = sender.Close() })
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		quiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	templates := func() *message.Set { return set }
+	mailer := mail.New(mail.Config{BaseURL: "http://nurture.test", From: "Marketing <marketing@example.com>",
+		Templates: templates, Signer: signer, Sender: sender, Logger: quiet})
+	dir := t.TempDir()
+	b := &testBundle{ctx: ctx, pool: pool, sink: sink, mailer: mailer, dir: dir}
+	for name, src := range files {
+		b.write(t, name, src)
+	}
+	b.engine = flow.New(flow.Config{Pool: pool, Mailer: mailer, ScenariosDir: dir, Templates: templates,
+		Logger: quiet, DispatchInterval: 50 * time.Millisecond, WatchInterval: -1})
+	require.NoError(t, b.engine.Load(ctx))
+	workers := queue.NewWorkers()
+	river.AddWorker(workers, &mail.SendWorker{Mailer: mailer, Pool: pool})
+	b.engine.AddWorkers(workers)
+	client, err := queue.New(pool, workers, queue.Config{Logger: quiet, RetryPolicy: quickRetry{}, PeriodicJobs: b.engine.PeriodicJobs()})
+	require.NoError(t, err)
+	require.NoError(t, client.Start(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = b.engine.Run(ctx, client) })
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		stopCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+		defer done()
+		_ = client.Stop(stopCtx)
+	})
+	return b
+}
+
+func (b *testBundle) write(t *testing.T, name, src string) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(filepath.Join(b.dir, name), []byte(src), 0o644))
+}
+
+// submit records a form submission for email, as the API does.
+func (b *testBundle) submit(t *testing.T, email, form string) int64 {
+	t.Helper()
+	out, _, err := lead.RecordClientEvent(b.ctx, b.pool, "test", lead.Input{Email: email},
+		lead.ClientEvent{Type: lead.TypeFormSubmitted, Properties: map[string]any{"form": form}}, time.Now())
+	require.NoError(t, err)
+	return out.ID
+}
+
+// message waits for the message a step sent the lead and returns its ID.
+func (b *testBundle) message(t *testing.T, leadID int64, step string, within time.Duration) int64 {
+	t.Helper()
+	var id int64
+	require.Eventually(t, func() bool {
+		err := b.pool.QueryRow(b.ctx, `SELECT id FROM messages WHERE lead_id = $1 AND step = $2 AND status = 'sent'`, leadID, step).Scan(&id)
+		return err == nil
+	}, within, 20*time.Millisecond, "lead %d never got the message of step %s; sent: %v", leadID, step, b.sentSteps(t, leadID))
+	return id
+}
+
+// sentSteps lists the steps that sent the lead mail, in order.
+func (b *testBundle) sentSteps(t *testing.T, leadID int64) []string {
+	t.Helper()
+	rows, err := b.pool.Query(b.ctx, `SELECT step FROM messages WHERE lead_id = $1 AND status IN ('sent', 'queued') ORDER BY id`, leadID)
+	require.NoError(t, err)
+	steps, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	return steps
+}
+
+// click records a human click on a message's link named name; the message is made to
+// look delivered a minute ago, so the click is not taken for a link scanner's.
+func (b *testBundle) click(t *testing.T, messageID int64, name string, method string) track.Judgement {
+	t.Helper()
+	_, err := b.pool.Exec(b.ctx, `UPDATE messages SET sent_at = sent_at - interval '1 minute' WHERE id = $1`, messageID)
+	require.NoError(t, err)
+	var index int
+	require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT (l->>'index')::int FROM messages, jsonb_array_elements(links) l
+		WHERE id = $1 AND l->>'name' = $2`, messageID, name).Scan(&index))
+	res, err := b.mailer.RecordHit(b.ctx, b.pool, track.Token{Kind: track.Click, MessageID: messageID, Link: index},
+		track.Hit{At: time.Now(), Method: method, UserAgent: browserAgent, IP: netip.MustParseAddr("203.0.113.7")})
+	require.NoError(t, err)
+	return res.Judgement
+}
+
+type enrollmentRow struct {
+	ID         int64
+	Version    string
+	Step       string
+	ExitReason *string
+}
+
+func (b *testBundle) enrollments(t *testing.T, leadID int64) []enrollmentRow {
+	t.Helper()
+	rows, err := b.pool.Query(b.ctx, `SELECT id, version, step, exit_reason FROM enrollments WHERE lead_id = $1 ORDER BY id`, leadID)
+	require.NoError(t, err)
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[enrollmentRow])
+	require.NoError(t, err)
+	return out
+}
+
+// ended waits for the lead's only enrollment to end and returns why.
+func (b *testBundle) ended(t *testing.T, leadID int64, within time.Duration) string {
+	t.Helper()
+	var reason string
+	require.Eventually(t, func() bool {
+		ens := b.enrollments(t, leadID)
+		if len(ens) != 1 || ens[0].ExitReason == nil {
+			return false
+		}
+		reason = *ens[0].ExitReason
+		return true
+	}, within, 20*time.Millisecond, "enrollment of lead %d did not end: %+v", leadID, b.enrollments(t, leadID))
+	return reason
+}
+
+const followup = `
+id: followup
+name: テスト用フォロー
+trigger:
+  event: form_submitted
+  if: event.form == "whitepaper"
+goal: event.type == "form_submitted" && event.form == "demo-request"
+steps:
+  - id: thanks
+    send: whitepaper/thanks
+  - id: clicked
+    wait_until: { clicked: thanks, link: download, within: 3s }
+    yes: hot
+    no: reminder
+  - id: reminder
+    send: whitepaper/reminder
+    next: end
+  - id: hot
+    send: whitepaper/case-study
+`
+
+func TestFlow(t *testing.T) {
+	t.Parallel()
+
+	t.Run("AClickTakesTheYesBranchAtOnce", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, map[string]string{"followup.yaml": followup})
+		leadID := b.submit(t, "clicker@example.com", "whitepaper")
+		thanks := b.message(t, leadID, "thanks", 10*time.Second)
+		clickedAt := time.Now()
+		require.Equal(t, track.Human, b.click(t, thanks, "download", "GET").Verdict)
+		b.message(t, leadID, "hot", time.Second)
+		require.Less(t, time.Since(clickedAt), time.Second, "the yes branch runs within a second of the click")
+		require.Equal(t, "completed", b.ended(t, leadID, 5*time.Second))
+		require.Equal(t, []string{"thanks", "hot"}, b.sentSteps(t, leadID))
+	})
+
+	t.Run("NoClickTakesTheNoBranchWhenTheWindowCloses", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, map[string]string{"followup.yaml": followup})
+		leadID := b.submit(t, "quiet@example.com", "whitepaper")
+		b.message(t, leadID, "thanks", 10*time.Second)
+		b.message(t, leadID, "reminder", 10*time.Second)
+		require.Equal(t, "completed", b.ended(t, leadID, 5*time.Second))
+		require.Equal(t, []string{"thanks", "reminder"}, b.sentSteps(t, leadID))
+	})
+
+	t.Run("AScannerClickDoesNotCount", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, map[string]string{"followup.yaml": followup})
+		leadID := b.submit(t, "scanned@example.com", "whitepaper")
+		thanks := b.message(t, leadID, "thanks", 10*time.Second)
+		require.Equal(t, track.Machine, b.click(t, thanks, "download", "HEAD").Verdict)
+		b.message(t, leadID, "reminder", 10*time.Second)
+		require.Equal(t, []string{"thanks", "reminder"}, b.sentSteps(t, leadID))
+	})
+
+	t.Run("AnUnsubscribeStopsAllFurtherMail", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, map[string]string{"followup.yaml": followup})
+		leadID := b.submit(t, "leaver@example.com", "whitepaper")
+		thanks := b.message(t, leadID, "thanks", 10*time.Second)
+		_, err := b.mailer.Unsubscribe(b.ctx, b.pool, thanks, "test")
+		require.NoError(t, err)
+		require.Equal(t, "suppressed", b.ended(t, leadID, 5*time.Second))
+		time.Sleep(4 * time.Second) // past the wait_until window
+		require.Equal(t, []string{"thanks"}, b.sentSteps(t, leadID))
+		require.Len(t, b.sink.Messages(), 1)
+	})
+
+	t.Run("AGoalEventEndsTheEnrollment", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, map[string]string{"followup.yaml": followup})
+		leadID := b.submit(t, "buyer@example.com", "whitepaper")
+		b.message(t, leadID, "thanks", 10*time.Second)
+		b.submit(t, "buyer@example.com", "demo-request")
+		require.Equal(t, "goal", b.ended(t, leadID, 5*time.Second))
+		time.Sleep(4 * time.Second)
+		require.Equal(t, []string{"thanks"}, b.sentSteps(t, leadID))
+	})
+
+	t.Run("ALeadEntersOnceUnlessReenrollSaysSo", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, map[string]string{"followup.yaml": followup})
+		leadID := b.submit(t, "twice@example.com", "whitepaper")
+		b.message(t, leadID, "thanks", 10*time.Second)
+		b.submit(t, "twice@example.com", "whitepaper")
+		b.submit(t, "twice@example.com", "other-form")
+		b.ended(t, leadID, 10*time.Second)
+		require.Len(t, b.enrollments(t, leadID), 1)
+	})
+
+	t.Run("AnEditedScenarioDoesNotDisturbRunningEnrollments", func(t *testing.T) {
+		t.Parallel()
+		const v1 = `
+id: course
+trigger: { event: form_submitted, if: event.form == "course" }
+steps:
+  - id: day1
+    send: course/day1
+  - wait: 2s
+  - id: day2
+    send: course/day2
+`
+		b := setup(t, map[string]string{"course.yaml": v1})
+		early := b.submit(t, "early@example.com", "course")
+		b.message(t, early, "day1", 10*time.Second)
+
+		b.write(t, "course.yaml", v1+"  - id: day3\n    send: course/day3\n")
+		require.NoError(t, b.engine.Load(b.ctx))
+		late := b.submit(t, "late@example.com", "course")
+
+		b.ended(t, early, 10*time.Second)
+		b.ended(t, late, 10*time.Second)
+		require.Equal(t, []string{"day1", "day2"}, b.sentSteps(t, early), "the running enrollment finished on its version")
+		require.Equal(t, []string{"day1", "day2", "day3"}, b.sentSteps(t, late), "a new lead starts on the new version")
+		require.NotEqual(t, b.enrollments(t, early)[0].Version, b.enrollments(t, late)[0].Version)
+	})
+
+	t.Run("ABrokenEditIsRefusedAndTheRunningVersionStays", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, map[string]string{"followup.yaml": followup})
+		before := b.engine.Registry().Get("followup")
+		require.NotNil(t, before)
+		b.write(t, "followup.yaml", followup+"  - id: bad\n    wiat: 2d\n")
+		err := b.engine.Load(b.ctx)
+		require.ErrorContains(t, err, "followup.yaml:")
+		require.Equal(t, before.Version, b.engine.Registry().Get("followup").Version)
+		leadID := b.submit(t, "still@example.com", "whitepaper")
+		b.message(t, leadID, "thanks", 10*time.Second)
+	})
+
+	t.Run("AScheduledTriggerFiresOnceForTheLeadsItAdmits", func(t *testing.T) {
+		t.Parallel()
+		const reengage = `
+id: reengage
+trigger: { schedule: "* * * * *", if: 'has_tag("cold")' }
+steps:
+  - id: monthly
+    send: reengage/monthly
+`
+		b := setup(t, nil)
+		cold := []lead.Input{{Email: "cold1@example.com", Tags: []string{"cold"}}, {Email: "cold2@example.com", Tags: []string{"cold"}}, {Email: "warm@example.com"}}
+		out, err := lead.Upsert(b.ctx, b.pool, "test", cold)
+		require.NoError(t, err)
+		b.write(t, "reengage.yaml", reengage)
+		require.NoError(t, b.engine.Load(b.ctx))
+		require.NoError(t, b.engine.Tick(b.ctx))
+		require.NoError(t, b.engine.Tick(b.ctx))
+		b.message(t, out[0].ID, "monthly", 10*time.Second)
+		b.message(t, out[1].ID, "monthly", 10*time.Second)
+		require.Empty(t, b.enrollments(t, out[2].ID))
+		var firings int
+		require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT count(*) FROM schedule_firings WHERE scenario_id = 'reengage'`).Scan(&firings))
+		require.Equal(t, 1, firings)
+	})
+}
