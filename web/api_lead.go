@@ -6,16 +6,19 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/nurture-dev/nurture/engine/flow"
 	"github.com/nurture-dev/nurture/engine/lead"
 )
 
 // timelineLength is how many recent events a lead's page of the API carries.
 const timelineLength = 50
 
-// leadView is a lead as the API shows it: its fields and its recent timeline.
+// leadView is a lead as the API shows it: its fields, its enrollments in scenarios and
+// its recent timeline.
 type leadView struct {
 	*lead.Lead
-	Timeline []lead.Event `json:"timeline"`
+	Enrollments []flow.Enrollment `json:"enrollments"`
+	Timeline    []lead.Event      `json:"timeline"`
 }
 
 // saveLead creates or updates a lead by email: 201 when created, 200 when updated.
@@ -64,5 +67,9 @@ func (s *Server) leadView(c echo.Context, id int64) (leadView, error) {
 	if err != nil {
 		return leadView{}, err
 	}
-	return leadView{Lead: l, Timeline: events}, nil
+	enrollments, err := flow.FindEnrollments(ctx, s.deps.Pool, id)
+	if err != nil {
+		return leadView{}, err
+	}
+	return leadView{Lead: l, Enrollments: enrollments, Timeline: events}, nil
 }

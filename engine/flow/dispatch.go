@@ -255,10 +255,14 @@ func (d *dispatch) running1(ctx context.Context, en *enrollment, le scenario.Lea
 	}
 	// Wake the enrollment if it waits on the message hit; the step job decides (and
 	// waits out the click settle time) with what is recorded by then.
+	messageID, ok := ev.Properties["message_id"].(float64) // a JSON number
+	if !ok {
+		return nil
+	}
 	var waiting bool
 	err = d.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM enrollments en JOIN messages m ON m.enrollment_id = en.id
-		WHERE en.id = $1 AND en.waiting_on <> '' AND m.step = en.waiting_on AND m.id::text = $2)`,
-		en.ID, fmt.Sprint(ev.Properties["message_id"])).Scan(&waiting)
+		WHERE en.id = $1 AND en.waiting_on <> '' AND m.step = en.waiting_on AND m.id = $2)`,
+		en.ID, int64(messageID)).Scan(&waiting)
 	if err != nil || !waiting {
 		return err
 	}
