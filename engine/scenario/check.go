@@ -80,45 +80,32 @@ func newGraph(s *Scenario) *graph {
 	}
 	g := &graph{succ: make([][]int, len(s.Steps))}
 	for i, st := range s.Steps {
-		// to is where a jump target leads; "" flows on.
+		// flow adds an edge to a jump target; "" is the following step, as in
+		// Advance.
 		flow := func(target string) {
-			switch target {
-			case End:
-				return
-			case "":
-				if st.Next != "" {
-					if j, ok := index[st.Next]; ok {
-						g.succ[i] = append(g.succ[i], j)
-					}
-				} else if i+1 < len(s.Steps) {
+			if target == "" {
+				if i+1 < len(s.Steps) {
 					g.succ[i] = append(g.succ[i], i+1)
 				}
-				return
-			}
-			if j, ok := index[target]; ok {
+			} else if j, ok := index[target]; ok && target != End {
 				g.succ[i] = append(g.succ[i], j)
 			}
 		}
 		switch st.Kind {
 		case KindEnd:
 		case KindGoto:
-			if st.Next != End {
-				if j, ok := index[st.Next]; ok {
-					g.succ[i] = append(g.succ[i], j)
-				}
-			}
+			flow(st.Next)
 		case KindIf, KindWaitUntil:
 			flow(st.Yes)
 			flow(st.No)
 		case KindSplit:
 			for _, path := range st.Paths {
-				flow(path.Next)
-			}
-			if len(st.Paths) == 0 {
-				flow("")
+				if path.Next != "" {
+					flow(path.Next)
+				}
 			}
 		default:
-			flow("")
+			flow(st.Next)
 		}
 	}
 	return g

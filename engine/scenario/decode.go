@@ -45,7 +45,7 @@ func (p *parser) trigger(e entry, w *SendWindow) Trigger {
 	switch {
 	case hasEvent && hasSchedule:
 		p.errorAt(sc.pos, "a trigger has either an event or a schedule, not both")
-	case !hasEvent && !hasSchedule:
+	case !hasEvent && !hasSchedule && o.lacks("event") && o.lacks("schedule"):
 		p.errorAt(e.pos, "the trigger says neither when (event: form_submitted) nor how often (schedule: \"0 9 * * MON-FRI\") a lead enters")
 	}
 	if hasEvent {

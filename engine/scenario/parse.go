@@ -227,7 +227,7 @@ func (p *parser) parse() (s *Scenario) {
 	}
 	if e, ok := top.get("trigger"); ok {
 		s.Trigger = p.trigger(e, s.Window)
-	} else {
+	} else if top.lacks("trigger") {
 		p.errorAt(top.pos, "the scenario has no trigger: say when a lead enters, such as trigger: { event: form_submitted }")
 	}
 	s.Reenroll = Reenroll{Kind: ReenrollNever}
@@ -242,7 +242,7 @@ func (p *parser) parse() (s *Scenario) {
 	}
 	if e, ok := top.get("steps"); ok {
 		s.Steps = p.stepList(e)
-	} else {
+	} else if top.lacks("steps") {
 		p.errorAt(top.pos, "the scenario has no steps: add a steps: list, such as - send: whitepaper/thanks")
 	}
 	if e, ok := top.get("tests"); ok {
@@ -288,14 +288,15 @@ func (p *parser) document() (body ast.Node) {
 }
 
 // parseYAML parses src, turning a panic in the YAML library into an error: a
-// marketer's typo must never take the process down.
+// marketer's typo must never take the process down. Repeated keys are let through
+// for object to report along with everything else.
 func parseYAML(src []byte) (f *ast.File, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			f, err = nil, fmt.Errorf("the YAML reader failed: %v", r)
 		}
 	}()
-	return yamlparser.ParseBytes(src, 0)
+	return yamlparser.ParseBytes(src, 0, yamlparser.AllowDuplicateMapKey())
 }
 
 // checkID returns why id cannot be an id, or "".
@@ -328,6 +329,14 @@ type entry struct {
 type object struct {
 	pos     Pos
 	entries []entry
+	// typos are the known keys that unknown keys looked like: a missing key that
+	// was misspelt is reported once, as the misspelling.
+	typos []string
+}
+
+// lacks reports whether key is missing and was not misspelt.
+func (o *object) lacks(key string) bool {
+	return !o.has(key) && !slices.Contains(o.typos, key)
 }
 
 func (o *object) get(key string) (entry, bool) {
@@ -397,6 +406,9 @@ func (p *parser) object(n ast.Node, where string, known []string) *object {
 		switch {
 		case known != nil && !slices.Contains(known, key):
 			p.errorAt(kp, "unknown key %q %s%s", key, where, suggest(key, known))
+			if near := nearest(key, known); near != "" {
+				o.typos = append(o.typos, near)
+			}
 			continue
 		case o.has(key):
 			first, _ := o.get(key)
@@ -577,13 +589,18 @@ func suggest(word string, known []string) string {
 	return " (known keys: " + strings.Join(known, ", ") + ")"
 }
 
-// nearest is the known word within typo distance of word, or "".
+// nearest is the known word within typo distance of word, or "": one edit for
+// words of up to four letters, two for longer ones.
 func nearest(word string, known []string) string {
 	best, bestD := "", 3
 	lw := strings.ToLower(word)
 	for _, k := range known {
 		d := editDistance(lw, k)
-		if d < bestD && d < len([]rune(k)) {
+		limit := 2
+		if len([]rune(k)) <= 4 {
+			limit = 1
+		}
+		if d < bestD && d <= limit {
 			best, bestD = k, d
 		}
 	}

@@ -77,7 +77,9 @@ func (p *parser) step(i int, n ast.Node) (*Step, stepInfo) {
 	}
 	switch len(kinds) {
 	case 0:
-		p.errorAt(st.Pos, "this step does nothing: give it one of %s", strings.Join(kindKeys, ", "))
+		if !slices.ContainsFunc(o.typos, func(k string) bool { return slices.Contains(kindKeys, k) || k == "variants" }) {
+			p.errorAt(st.Pos, "this step does nothing: give it one of %s", strings.Join(kindKeys, ", "))
+		}
 		return st, info
 	case 1:
 	default:
@@ -96,15 +98,20 @@ func (p *parser) step(i int, n ast.Node) (*Step, stepInfo) {
 		case "yes", "no":
 			with = []Kind{KindIf, KindWaitUntil}
 		case "next":
-			if st.Kind == KindGoto || st.Kind == KindEnd {
-				p.errorAt(e.pos, "a %s step goes nowhere after it, so it has no next", st.Kind)
+			switch st.Kind {
+			case KindGoto, KindEnd:
+				p.errorAt(e.pos, "%s step goes nowhere after it, so it has no next", aKind(st.Kind))
+			case KindIf, KindWaitUntil:
+				p.errorAt(e.pos, "%s step goes on by yes and no (each flows to the following step when left out), not by next", aKind(st.Kind))
+			case KindSplit:
+				p.errorAt(e.pos, "a split goes on by the next of each of its paths, not by its own next")
 			}
 			continue
 		default:
 			continue
 		}
 		if !slices.Contains(with, st.Kind) {
-			p.errorAt(e.pos, "%q only goes with a %s step, and this is a %s step", e.key, joinKinds(with), st.Kind)
+			p.errorAt(e.pos, "%q only goes with %s step, and this is %s step", e.key, aKind(joinKinds(with)), aKind(st.Kind))
 		}
 	}
 
@@ -116,7 +123,7 @@ func (p *parser) step(i int, n ast.Node) (*Step, stepInfo) {
 		info.jumps = append(info.jumps, jump{key: e.key, target: t, pos: posOf(e.val)})
 		return t
 	}
-	if e, ok := o.get("next"); ok && st.Kind != KindGoto && st.Kind != KindEnd {
+	if e, ok := o.get("next"); ok && !slices.Contains([]Kind{KindGoto, KindEnd, KindIf, KindWaitUntil, KindSplit}, st.Kind) {
 		st.Next = jumpTo(e)
 	}
 	if st.Kind == KindIf || st.Kind == KindWaitUntil {
@@ -149,10 +156,10 @@ func (p *parser) step(i int, n ast.Node) (*Step, stepInfo) {
 			st.Stage = s
 		}
 	case KindEscalate:
-		if s, ok := p.text(k, "escalate"); ok {
-			st.Reason = s
-		} else if _, isBool := p.unwrap(k.val).(*ast.BoolNode); isBool {
+		if _, isBool := p.unwrap(k.val).(*ast.BoolNode); isBool {
 			p.errorf(k.val, "escalate needs a reason for sales, such as \"Clicked the case study\"")
+		} else if s, ok := p.text(k, "escalate"); ok {
+			st.Reason = s
 		}
 	case KindGoto:
 		st.Next = jumpTo(k)
@@ -182,6 +189,14 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// aKind is "a send", "an if".
+func aKind[K ~string](k K) string {
+	if strings.ContainsRune("aeiou", rune(k[0])) {
+		return "an " + string(k)
+	}
+	return "a " + string(k)
 }
 
 func joinKinds(ks []Kind) string {
@@ -230,7 +245,7 @@ func (p *parser) send(st *Step, o *object, k entry) {
 				va.Template = t
 				p.template(e.val, t)
 			}
-		} else {
+		} else if vo.lacks("template") {
 			p.errorAt(vo.pos, "variant %d has no template", i+1)
 		}
 		if e, ok := vo.get("subject"); ok {
@@ -287,7 +302,9 @@ func (p *parser) wait(st *Step, k entry) {
 		}
 		e, ok := o.get("until")
 		if !ok {
-			p.errorAt(o.pos, "wait needs a time such as 2d, or until: \"09:00\"")
+			if o.lacks("until") {
+				p.errorAt(o.pos, "wait needs a time such as 2d, or until: \"09:00\"")
+			}
 			return
 		}
 		if s, ok := p.text(e, "until"); ok {
@@ -323,7 +340,9 @@ func (p *parser) waitUntil(st *Step, info *stepInfo, k entry) {
 		st.Ref, _ = p.text(op, "opened")
 		info.ref = posOf(op.val)
 	default:
-		p.errorAt(o.pos, "wait_until needs what to wait for: clicked: <send step id> or opened: <send step id>")
+		if o.lacks("clicked") && o.lacks("opened") {
+			p.errorAt(o.pos, "wait_until needs what to wait for: clicked: <send step id> or opened: <send step id>")
+		}
 	}
 	if e, ok := o.get("link"); ok {
 		if opened && !clicked {
@@ -334,7 +353,7 @@ func (p *parser) waitUntil(st *Step, info *stepInfo, k entry) {
 	}
 	if e, ok := o.get("within"); ok {
 		st.Within, _ = p.duration(e, "within", false)
-	} else {
+	} else if o.lacks("within") {
 		p.errorAt(o.pos, "wait_until needs within: how long to wait, such as within: 3d")
 	}
 }
@@ -363,6 +382,8 @@ func (p *parser) split(st *Step, info *stepInfo, k entry) {
 				path.Next = t
 				info.jumps = append(info.jumps, jump{key: "next", target: t, pos: posOf(e.val)})
 			}
+		} else if o.lacks("next") {
+			p.errorAt(o.pos, "path %d of the split has no next: say which step it goes to (or end)", i+1)
 		}
 		if e, ok := o.get("name"); ok {
 			if s, ok := p.text(e, "a path's name"); ok {
@@ -413,7 +434,7 @@ func (p *parser) update(k entry) *Update {
 			}
 		}
 	}
-	if len(u.AddTags) == 0 && len(u.RemoveTags) == 0 && len(u.Fields) == 0 && u.Points == 0 {
+	if !o.has("tags") && !o.has("remove_tags") && !o.has("fields") && u.Points == 0 && len(o.typos) == 0 {
 		p.errorAt(k.pos, "this update changes nothing: give it tags, remove_tags, fields or points")
 	}
 	return u
@@ -493,7 +514,7 @@ func (p *parser) testList(e entry) []Test {
 				names[s] = true
 				t.Name = s
 			}
-		} else {
+		} else if o.lacks("name") {
 			p.errorAt(o.pos, "test %d has no name: say what it shows, such as name: a clicker is escalated", i+1)
 		}
 		if e, ok := o.get("lead"); ok {
@@ -521,7 +542,7 @@ func (p *parser) testList(e entry) []Test {
 		}
 		if e, ok := o.get("expect"); ok {
 			t.Expect = p.expect(e, &info)
-		} else {
+		} else if o.lacks("expect") {
 			p.errorAt(o.pos, "the test has no expect: say what must come of it, such as expect: { sent: [thanks] }")
 		}
 		tests = append(tests, t)
@@ -544,7 +565,7 @@ func (p *parser) testEvent(n ast.Node) (TestEvent, Pos, bool) {
 	}
 	if e, ok := o.get("after"); ok {
 		te.After, _ = p.duration(e, "after", true)
-	} else {
+	} else if o.lacks("after") {
 		p.errorAt(o.pos, "the event needs after: how long after the lead entered it happens, such as after: 2d1h")
 	}
 	var what []entry
