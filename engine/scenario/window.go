@@ -39,15 +39,29 @@ func (w *SendWindow) Next(t time.Time, tz *time.Location) time.Time {
 		if !w.dayAllowed(y, m, d+i) {
 			continue
 		}
-		// The day's window in wall-clock time. Across a DST jump time.Date picks
-		// an instant near the missing or doubled wall time, which is still that
-		// day's window start.
+		// The day's window in wall-clock time.
 		start := time.Date(y, m, d+i, 0, from, 0, 0, loc)
 		end := time.Date(y, m, d+i, 0, to, 0, 0, loc)
+		if wall := start.Hour()*60 + start.Minute(); wall < from && start.Day() == time.Date(y, m, d+i, 12, 0, 0, 0, loc).Day() {
+			// The start's wall time does not exist (clocks jump forward over it),
+			// and time.Date went back before the jump: the window opens when the
+			// clocks land.
+			if _, jump := start.ZoneBounds(); !jump.IsZero() && jump.Sub(start) <= time.Duration(from-wall)*time.Minute {
+				start = jump
+			} else {
+				start = start.Add(time.Duration(from-wall) * time.Minute)
+			}
+		}
 		switch {
 		case !end.After(t) || !start.Before(end):
 			continue
 		case !start.After(t):
+			if wall := local.Hour()*60 + local.Minute(); i == 0 && wall < from {
+				// Clocks went back: t is in the repeated hour, before the window's
+				// second opening.
+				lt := time.Duration(local.Second())*time.Second + time.Duration(local.Nanosecond())
+				return t.Add(time.Duration(from-wall)*time.Minute - lt)
+			}
 			return t
 		default:
 			return start.In(t.Location())
