@@ -5,3 +5,19 @@ var IsJPHoliday = isJPHoliday
 
 // ParseDuration is exported for the tests of package scenario_test.
 var ParseDuration = parseDuration
+
+// Keys are the keys the parser accepts, by where they are.
+var Keys = map[string][]string{
+	"top":         topKeys,
+	"trigger":     triggerKeys,
+	"send_window": windowKeys,
+	"step":        stepKeys,
+	"variant":     variantKeys,
+	"wait":        waitKeys,
+	"wait_until":  waitUntilKeys,
+	"split":       pathKeys,
+	"update":      updateKeys,
+	"test":        testKeys,
+	"test event":  testEventKeys,
+	"expect":      expectKeys,
+}
