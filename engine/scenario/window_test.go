@@ -54,7 +54,7 @@ func TestSendWindowNext(t *testing.T) {
 		// 2026-11-01 02:00 EDT the clocks go back to 01:00 EST: 01:30 happens twice.
 		{"FallBackSecondPass", &scenario.SendWindow{Days: [7]bool{true, true, true, true, true, true, true}, From: 60, To: 2 * 60, Location: newYork}, nil,
 			time.Date(2026, 11, 1, 6, 30, 0, 0, time.UTC), time.Date(2026, 11, 1, 6, 30, 0, 0, time.UTC)},
-		{"FallBackBeforeSecondOpening", &scenario.SendWindow{Days: [7]bool{true, true, true, true, true, true, true}, From: 60 + 30, To: 2 * 60 + 30, Location: newYork}, nil,
+		{"FallBackBeforeSecondOpening", &scenario.SendWindow{Days: [7]bool{true, true, true, true, true, true, true}, From: 60 + 30, To: 2*60 + 30, Location: newYork}, nil,
 			time.Date(2026, 11, 1, 6, 7, 30, 0, time.UTC), time.Date(2026, 11, 1, 6, 30, 0, 0, time.UTC)},
 		{"WholeDay", &scenario.SendWindow{Days: [7]bool{true, true, true, true, true, true, true}, From: 0, To: 24 * 60}, nil,
 			time.Date(2026, 1, 1, 23, 59, 59, 0, time.UTC), time.Date(2026, 1, 1, 23, 59, 59, 0, time.UTC)},
