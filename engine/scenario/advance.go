@@ -185,9 +185,15 @@ func (s *Scenario) run(in *Input, step *Step, st State, r *Result) (next string,
 
 	case KindWaitUntil:
 		deadline := st.StepAt.Add(step.Within)
-		at, ok, err := in.Engagement.FirstEngaged(step.Ref, step.Engage, step.Link)
-		if err != nil {
-			return "", time.Time{}, err
+		var at time.Time
+		var ok bool
+		// A message sent in this very run cannot have been opened yet, and asking
+		// would find the one an earlier pass of a loop sent.
+		if !slices.ContainsFunc(r.Actions, func(a Action) bool { return a.Kind == ActSend && a.Step == step.Ref }) {
+			var err error
+			if at, ok, err = in.Engagement.FirstEngaged(step.Ref, step.Engage, step.Link); err != nil {
+				return "", time.Time{}, err
+			}
 		}
 		what := string(step.Engage) + " " + step.Ref
 		if step.Link != "" {

@@ -1,0 +1,143 @@
+package scenario_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-dev/nurture/engine/scenario"
+)
+
+// hits is engagement recorded by test: the first engagement with each send step.
+type hits map[string]time.Time
+
+func (h hits) FirstEngaged(ref string, _ scenario.EngageKind, _ string) (time.Time, bool, error) {
+	at, ok := h[ref]
+	return at, ok, nil
+}
+
+func mustParse(t *testing.T, src string) *scenario.Scenario {
+	t.Helper()
+	s, err := scenario.Parse("test.yaml", []byte(src), scenario.Options{})
+	require.NoError(t, err)
+	return s
+}
+
+func sent(r *scenario.Result) []string {
+	var out []string
+	for _, a := range r.Actions {
+		if a.Kind == scenario.ActSend {
+			out = append(out, a.Step)
+		}
+	}
+	return out
+}
+
+func TestAdvance(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 4, 6, 10, 0, 0, 0, time.UTC)
+
+	const loop = `
+trigger: { event: manual }
+steps:
+  - id: mail
+    send: course/day1
+  - id: opened
+    wait_until: { opened: mail, within: 1d }
+    yes: done
+    no: again
+  - id: again
+    wait: 1d
+  - goto: mail
+  - id: done
+    end: true
+`
+
+	t.Run("AMessageSentInThisRunIsNotTheOneAnEarlierLoopSent", func(t *testing.T) {
+		t.Parallel()
+		s := mustParse(t, loop)
+		lead := scenario.LeadEnv{ID: 7}
+		// The first pass's mail was opened; the run that sends it again must still
+		// wait for the new one.
+		in := &scenario.Input{Now: start, Lead: &lead, Engagement: hits{"mail": start.Add(-time.Hour)}}
+		r, err := s.Advance(in, scenario.State{Step: "mail", StepAt: start})
+		require.NoError(t, err)
+		require.Equal(t, []string{"mail"}, sent(r))
+		require.Equal(t, "opened", r.State.Step)
+		require.Equal(t, start.Add(24*time.Hour), r.WakeAt)
+		require.NotNil(t, r.Waiting)
+	})
+
+	t.Run("AnEarlyWakeChangesNothing", func(t *testing.T) {
+		t.Parallel()
+		s := mustParse(t, loop)
+		lead := scenario.LeadEnv{ID: 7}
+		st := scenario.State{Step: "again", StepAt: start}
+		in := &scenario.Input{Now: start.Add(time.Hour), Lead: &lead, Engagement: hits{}}
+		r, err := s.Advance(in, st)
+		require.NoError(t, err)
+		require.Empty(t, r.Actions)
+		require.Equal(t, st, r.State, "a wait counts from when the step was reached")
+		require.Equal(t, start.Add(24*time.Hour), r.WakeAt)
+	})
+
+	t.Run("AClickIsBelievedOnceItSettled", func(t *testing.T) {
+		t.Parallel()
+		s := mustParse(t, `
+trigger: { event: manual }
+steps:
+  - id: mail
+    send: course/day1
+  - id: clicked
+    wait_until: { clicked: mail, within: 3d }
+    yes: hot
+    no: end
+  - id: hot
+    stage: mql
+`)
+		lead := scenario.LeadEnv{ID: 7, Stage: "inquiry"}
+		clickAt := start.Add(time.Hour)
+		st := scenario.State{Step: "clicked", StepAt: start}
+		in := &scenario.Input{Now: clickAt.Add(10 * time.Second), Lead: &lead, Settle: time.Minute,
+			Engagement: hits{"mail": clickAt}}
+		r, err := s.Advance(in, st)
+		require.NoError(t, err)
+		require.Equal(t, clickAt.Add(time.Minute), r.WakeAt, "not believed before the settle time")
+		require.Equal(t, "clicked", r.State.Step)
+
+		in.Now = clickAt.Add(time.Minute)
+		r, err = s.Advance(in, st)
+		require.NoError(t, err)
+		require.Equal(t, scenario.ExitCompleted, r.Ended)
+		require.Equal(t, []scenario.Action{{Kind: scenario.ActStage, Step: "hot", Stage: "mql"}}, r.Actions)
+	})
+
+	t.Run("AClickAfterTheWindowClosedCountsForNothing", func(t *testing.T) {
+		t.Parallel()
+		s := mustParse(t, loop)
+		lead := scenario.LeadEnv{ID: 7}
+		in := &scenario.Input{Now: start.Add(25 * time.Hour), Lead: &lead, Engagement: hits{"mail": start.Add(24*time.Hour + time.Minute)}}
+		r, err := s.Advance(in, scenario.State{Step: "opened", StepAt: start})
+		require.NoError(t, err)
+		require.Equal(t, "again", r.State.Step, "took the no branch")
+	})
+
+	t.Run("ExitIfIsCheckedBeforeEveryStep", func(t *testing.T) {
+		t.Parallel()
+		s := mustParse(t, `
+trigger: { event: manual }
+exit_if: lead.stage == "sql"
+steps:
+  - id: promote
+    stage: sql
+  - id: mail
+    send: course/day1
+`)
+		lead := scenario.LeadEnv{ID: 7, Stage: "inquiry"}
+		r, err := s.Advance(&scenario.Input{Now: start, Lead: &lead, Engagement: hits{}}, scenario.State{Step: "promote", StepAt: start})
+		require.NoError(t, err)
+		require.Equal(t, scenario.ExitExit, r.Ended)
+		require.Empty(t, sent(r), "the stage change made exit_if true before the send")
+	})
+}
