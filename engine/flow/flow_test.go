@@ -46,7 +46,9 @@ type testBundle struct {
 // quickRetry retries failed jobs at once, so a test does not wait for backoff.
 type quickRetry struct{}
 
-func (quickRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(100 * time.Millisecond) }
+func (quickRetry) NextRetry(*rivertype.JobRow) time.Time {
+	return time.Now().Add(100 * time.Millisecond)
+}
 
 // setup runs an engine on a fresh database with the scenario files given (name →
 // content), real River workers and an in-process SMTP server.
