@@ -1,0 +1,61 @@
+package flow_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-dev/nurture/engine/dbtest"
+	"github.com/nurture-dev/nurture/engine/flow"
+	"github.com/nurture-dev/nurture/engine/queue"
+)
+
+func TestRegistryWatchesTheFolder(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	pool := dbtest.New(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "watched.yaml")
+	const v1 = "trigger: { event: manual }\nsteps:\n  - send: course/day1\n"
+	require.NoError(t, os.WriteFile(file, []byte(v1), 0o644))
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e := flow.New(flow.Config{Pool: pool, ScenariosDir: dir, Logger: quiet, WatchInterval: 20 * time.Millisecond})
+	require.NoError(t, e.Load(ctx))
+	first := e.Registry().Get("watched")
+	require.NotNil(t, first)
+
+	client, err := queue.New(pool, queue.NewWorkers(), queue.Config{Role: queue.RoleWeb, Logger: quiet})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = e.Run(ctx, client) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+
+	// An edit is picked up without a restart or a signal.
+	require.NoError(t, os.WriteFile(file, []byte(v1+"  - wait: 1d\n  - send: course/day2\n"), 0o644))
+	require.Eventually(t, func() bool {
+		s := e.Registry().Get("watched")
+		return s != nil && s.Version != first.Version && len(s.Steps) == 3
+	}, 5*time.Second, 20*time.Millisecond)
+	second := e.Registry().Get("watched")
+
+	// A broken edit is refused: the last good version keeps running.
+	require.NoError(t, os.WriteFile(file, []byte(v1+"  - wiat: 1d\n"), 0o644))
+	time.Sleep(200 * time.Millisecond)
+	require.Equal(t, second.Version, e.Registry().Get("watched").Version)
+
+	// Every version is kept, so enrollments on an old one can finish after a restart.
+	var versions int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM scenario_versions WHERE scenario_id = 'watched'`).Scan(&versions))
+	require.Equal(t, 2, versions)
+	fresh := flow.New(flow.Config{Pool: pool, ScenariosDir: t.TempDir(), Logger: quiet})
+	old, err := fresh.Registry().Version(ctx, pool, "watched", first.Version)
+	require.NoError(t, err)
+	require.Len(t, old.Steps, 1)
+}
