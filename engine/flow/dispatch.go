@@ -2,7 +2,6 @@ package flow
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -125,7 +124,8 @@ func (e *Engine) DispatchOnce(ctx context.Context) (int, error) {
 				return fmt.Errorf("event %d (%s): %w", ev.ID, ev.Type, err)
 			}
 		}
-		return nil
+		_, err = d.enroller.flush(ctx)
+		return err
 	})
 	return n, err
 }
@@ -145,25 +145,30 @@ type dispatch struct {
 	now     time.Time
 	leads   map[int64]*lead.Lead
 	running map[int64][]*enrollment // by lead
+	// enroller holds the batch's new enrollments until an event of their lead or the
+	// end of the batch needs them written.
+	enroller *enroller
 }
 
-// load reads the batch's leads and their running enrollments.
+// load reads the batch's leads, their running enrollments and what enrolling them
+// needs, a few queries for the whole batch.
 func (d *dispatch) load(ctx context.Context, events []queuedEvent) error {
 	var ids []int64
 	for _, ev := range events {
-		if _, ok := d.leads[ev.LeadID]; ok {
-			continue
+		if _, ok := d.leads[ev.LeadID]; !ok {
+			d.leads[ev.LeadID] = nil // erased, unless found
+			ids = append(ids, ev.LeadID)
 		}
-		l, err := lead.FindLeadByID(ctx, d.tx, ev.LeadID)
-		if errors.Is(err, lead.ErrNotFound) {
-			d.leads[ev.LeadID] = nil
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		d.leads[ev.LeadID] = l
-		ids = append(ids, ev.LeadID)
+	}
+	leads, err := lead.FindLeadsByID(ctx, d.tx, ids)
+	if err != nil {
+		return err
+	}
+	for _, l := range leads {
+		d.leads[l.ID] = l
+	}
+	if d.enroller, err = d.e.newEnroller(ctx, d.tx, d.now, leads); err != nil {
+		return err
 	}
 	rows, err := d.tx.Query(ctx, `SELECT id, lead_id, scenario_id, version, step, step_at, seq, started_at, false
 		FROM enrollments WHERE lead_id = ANY($1) AND ended_at IS NULL ORDER BY id`, ids)
@@ -185,6 +190,12 @@ func (d *dispatch) event(ctx context.Context, ev queuedEvent) error {
 	l := d.leads[ev.LeadID]
 	if l == nil {
 		return nil
+	}
+	if d.enroller.pendingFor(l.ID) {
+		// This event may end or wake the lead's new enrollments: they need their IDs.
+		if _, err := d.enroller.flush(ctx); err != nil {
+			return err
+		}
 	}
 	le := scenario.LeadEnvOf(l)
 	ee := scenario.EventEnvOf(ev.Type, ev.OccurredAt, ev.Properties)
@@ -208,11 +219,7 @@ func (d *dispatch) event(ctx context.Context, ev queuedEvent) error {
 		if !ok {
 			continue
 		}
-		en, err := d.e.enroll(ctx, d.tx, sc, l, d.now, ev.ID)
-		if err != nil {
-			return err
-		}
-		if en != nil {
+		if en := d.enroller.add(sc, l, ev.ID); en != nil {
 			d.running[l.ID] = append(d.running[l.ID], en)
 		}
 	}
@@ -223,6 +230,7 @@ func (d *dispatch) event(ctx context.Context, ev queuedEvent) error {
 func (d *dispatch) running1(ctx context.Context, en *enrollment, le scenario.LeadEnv, ee scenario.EventEnv, ev queuedEvent) error {
 	stop := func(reason, detail string) error {
 		en.Ended = true
+		d.enroller.ended(en)
 		return d.e.end(ctx, d.tx, en, reason, detail)
 	}
 	switch ev.Type {
@@ -278,47 +286,4 @@ func (e *Engine) insertStep(ctx context.Context, tx pgx.Tx, enrollmentID int64, 
 	}
 	_, err = c.InsertTx(ctx, tx, StepArgs{EnrollmentID: enrollmentID, Seq: seq}, &river.InsertOpts{ScheduledAt: at})
 	return err == nil, err
-}
-
-// enroll enters a lead into a scenario's current version, unless it runs in it now,
-// its reenroll policy says no, or it may not be mailed. It returns the new
-// enrollment, or nil.
-func (e *Engine) enroll(ctx context.Context, tx pgx.Tx, sc *scenario.Scenario, l *lead.Lead, now time.Time, eventID int64) (*enrollment, error) {
-	if len(sc.Steps) == 0 {
-		return nil, nil
-	}
-	if reason, err := mail.Blocked(ctx, tx, l); err != nil || reason != "" {
-		return nil, err
-	}
-	var last *time.Time
-	var running bool
-	if err := tx.QueryRow(ctx, `SELECT max(started_at), coalesce(bool_or(ended_at IS NULL), false)
-		FROM enrollments WHERE lead_id = $1 AND scenario_id = $2`, l.ID, sc.ID).Scan(&last, &running); err != nil {
-		return nil, err
-	}
-	if running || (last != nil && !sc.MayReenroll(*last, now)) {
-		return nil, nil
-	}
-	en := &enrollment{LeadID: l.ID, ScenarioID: sc.ID, Version: sc.Version, Step: sc.Steps[0].ID, StepAt: now, StartedAt: now}
-	err := tx.QueryRow(ctx, `INSERT INTO enrollments (lead_id, scenario_id, version, step, step_at, started_at)
-		VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING RETURNING id`,
-		l.ID, sc.ID, sc.Version, en.Step, now).Scan(&en.ID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("enroll lead %d in %s: %w", l.ID, sc.ID, err)
-	}
-	props := map[string]any{"scenario": sc.ID, "version": sc.Version, "enrollment_id": en.ID}
-	if eventID != 0 {
-		props["event_id"] = eventID
-	}
-	if err := lead.AppendEvent(ctx, tx, l.ID, "enrolled", props); err != nil {
-		return nil, err
-	}
-	if _, err := e.insertStep(ctx, tx, en.ID, 0, time.Time{}); err != nil {
-		return nil, err
-	}
-	e.log.Info("lead enrolled", "lead_id", l.ID, "scenario", sc.ID, "version", sc.Version, "enrollment_id", en.ID)
-	return en, nil
 }

@@ -85,6 +85,7 @@ func (e *Engine) fire(ctx context.Context, sc *scenario.Scenario, at, now time.T
 			if err != nil {
 				return err
 			}
+			var admitted []*lead.Lead
 			for _, l := range leads {
 				after = l.ID
 				ok, err := sc.Admits(scenario.LeadEnvOf(l), scenario.EventEnv{Type: "schedule", At: at}, now)
@@ -92,17 +93,22 @@ func (e *Engine) fire(ctx context.Context, sc *scenario.Scenario, at, now time.T
 					e.log.Warn("trigger condition failed; lead not enrolled", "scenario", sc.ID, "lead_id", l.ID, "error", err)
 					continue
 				}
-				if !ok {
-					continue
-				}
-				en, err := e.enroll(ctx, tx, sc, l, now, 0)
-				if err != nil {
-					return err
-				}
-				if en != nil {
-					enrolled++
+				if ok {
+					admitted = append(admitted, l)
 				}
 			}
+			r, err := e.newEnroller(ctx, tx, now, admitted)
+			if err != nil {
+				return err
+			}
+			for _, l := range admitted {
+				r.add(sc, l, 0)
+			}
+			n, err := r.flush(ctx)
+			if err != nil {
+				return err
+			}
+			enrolled += n
 			if len(leads) < schedulePage {
 				break
 			}

@@ -234,3 +234,24 @@ func AppendEvent(ctx context.Context, tx pgx.Tx, leadID int64, typ string, props
 	_, err := insertEvents(ctx, tx, []newEvent{{LeadID: leadID, Type: typ, Properties: props}}, false)
 	return err
 }
+
+// Observed is an event nurture observed about a lead, for AppendEvents.
+type Observed struct {
+	LeadID     int64
+	Type       string
+	Properties map[string]any
+}
+
+// AppendEvents records many observed events in the caller's transaction, in one
+// statement.
+func AppendEvents(ctx context.Context, tx pgx.Tx, events []Observed) error {
+	out := make([]newEvent, len(events))
+	for i, e := range events {
+		if e.Properties == nil {
+			e.Properties = map[string]any{}
+		}
+		out[i] = newEvent{LeadID: e.LeadID, Type: e.Type, Properties: e.Properties}
+	}
+	_, err := insertEvents(ctx, tx, out, false)
+	return err
+}

@@ -513,6 +513,19 @@ func FindLeadByID(ctx context.Context, db DB, id int64) (*Lead, error) {
 	return l, nil
 }
 
+// FindLeadsByID returns the leads of ids that exist, in ID order.
+func FindLeadsByID(ctx context.Context, db DB, ids []int64) ([]*Lead, error) {
+	rows, err := db.Query(ctx, `SELECT `+leadColumns+` FROM leads WHERE id = ANY($1) ORDER BY id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("find leads: %w", err)
+	}
+	leads, err := pgx.CollectRows(rows, pgx.RowToAddrOfStructByName[Lead])
+	if err != nil {
+		return nil, fmt.Errorf("find leads: %w", err)
+	}
+	return leads, nil
+}
+
 // FindLeadByEmail returns the lead with the given email, whatever its case, or
 // ErrNotFound.
 func FindLeadByEmail(ctx context.Context, db DB, email string) (*Lead, error) {

@@ -1,0 +1,270 @@
+package flow_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/nurture-dev/nurture/engine/dbtest"
+	"github.com/nurture-dev/nurture/engine/flow"
+	"github.com/nurture-dev/nurture/engine/lead"
+	"github.com/nurture-dev/nurture/engine/mail"
+	"github.com/nurture-dev/nurture/engine/mail/mailtest"
+	"github.com/nurture-dev/nurture/engine/message"
+	"github.com/nurture-dev/nurture/engine/queue"
+	"github.com/nurture-dev/nurture/engine/track"
+)
+
+// benchLeads is how many leads go through the scenario, and how many no-op jobs the
+// River baseline drains.
+const benchLeads = 10_000
+
+// benchClickLeads is how many leads the click latency is measured on.
+const benchClickLeads = 50
+
+const threeSends = `
+id: three
+trigger: { event: form_submitted, if: event.form == "three" }
+steps:
+  - id: thanks
+    send: whitepaper/thanks
+  - id: case-study
+    send: whitepaper/case-study
+  - id: reminder
+    send: whitepaper/reminder
+`
+
+const clickWait = `
+id: click
+trigger: { event: form_submitted, if: event.form == "click" }
+steps:
+  - id: thanks
+    send: whitepaper/thanks
+  - wait_until: { clicked: thanks, link: download, within: 1h }
+    yes: hot
+    no: end
+  - id: hot
+    send: whitepaper/case-study
+`
+
+// BenchmarkFlow runs benchLeads leads through a scenario of three sends with no wait
+// (one step job each, three send jobs) into an in-process SMTP sink, and reports step
+// jobs and messages per second next to River's own rate for as many no-op jobs on the
+// same queue, measured first in the same run. It then measures how long a human click
+// takes to bring the next mail of a wait_until step (p50 and p90).
+//
+//	go test -run '^$' -bench Flow -benchtime 1x ./engine/flow/
+func BenchmarkFlow(b *testing.B) {
+	for b.Loop() {
+		e := newBenchEngine(b)
+		noop := e.drainNoops(b)
+		steps, msgs := e.throughput(b)
+		p50, p90 := e.clickLatency(b)
+		b.ReportMetric(noop, "noop_jobs/s")
+		b.ReportMetric(steps, "step_jobs/s")
+		b.ReportMetric(3*steps, "steps/s")
+		b.ReportMetric(100*steps/noop, "step_jobs_%_of_noop")
+		b.ReportMetric(msgs, "msgs/s")
+		b.ReportMetric(float64(p50.Milliseconds()), "click_to_mail_p50_ms")
+		b.ReportMetric(float64(p90.Milliseconds()), "click_to_mail_p90_ms")
+	}
+}
+
+type benchEngine struct {
+	ctx    context.Context
+	pool   *pgxpool.Pool
+	sink   *mailtest.Server
+	mailer *mail.Mailer
+	client *queue.Client
+}
+
+// newBenchEngine runs an engine with both benchmark scenarios, as `nurture serve`
+// wires one (default worker counts), with clicks believed at once.
+func newBenchEngine(b *testing.B) *benchEngine {
+	b.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	pool := dbtest.New(b)
+	sink := mailtest.NewServer(b)
+	set, err := message.Load("../../templates")
+	if err != nil {
+		b.Fatal(err)
+	}
+	signer, err := track.NewSigner([]byte(testSecret))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := mail.ParseSMTPURL(sink.URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	sender := mail.NewSMTPSender(cfg)
+	b.Cleanup(func() { _ = sender.Close() })
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	templates := func() *message.Set { return set }
+	mailer := mail.New(mail.Config{BaseURL: "http://nurture.test", From: "Marketing <marketing@example.com>",
+		Templates: templates, Signer: signer, Sender: sender, Logger: quiet})
+	dir := b.TempDir()
+	for name, src := range map[string]string{"three.yaml": threeSends, "click.yaml": clickWait} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	engine := flow.New(flow.Config{Pool: pool, Mailer: mailer, ScenariosDir: dir, Templates: templates,
+		Logger: quiet, WatchInterval: -1})
+	if err := engine.Load(ctx); err != nil {
+		b.Fatal(err)
+	}
+	workers := queue.NewWorkers()
+	river.AddWorker(workers, &mail.SendWorker{Mailer: mailer, Pool: pool})
+	engine.AddWorkers(workers)
+	client, err := queue.New(pool, workers, queue.Config{Logger: quiet, PeriodicJobs: engine.PeriodicJobs()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := client.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = engine.Run(ctx, client) })
+	b.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		stopCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+		defer done()
+		_ = client.Stop(stopCtx)
+	})
+	return &benchEngine{ctx: ctx, pool: pool, sink: sink, mailer: mailer, client: client}
+}
+
+// drainNoops inserts benchLeads no-op jobs on the step queue in one transaction and
+// returns how many River works per second.
+func (e *benchEngine) drainNoops(b *testing.B) float64 {
+	b.Helper()
+	params := make([]river.InsertManyParams, benchLeads)
+	for i := range params {
+		params[i] = river.InsertManyParams{Args: queue.NoopArgs{}, InsertOpts: &river.InsertOpts{Queue: queue.Step}}
+	}
+	start := time.Now()
+	err := pgx.BeginFunc(e.ctx, e.pool, func(tx pgx.Tx) error {
+		_, err := e.client.InsertManyTx(e.ctx, tx, params)
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.waitCount(b, `SELECT count(*) FROM river_job WHERE kind = 'noop' AND state = 'completed'`, benchLeads, time.Minute)
+	return benchLeads / time.Since(start).Seconds()
+}
+
+// throughput records benchLeads form submissions in one statement and returns the
+// step jobs and messages per second, each from that statement to its last one.
+func (e *benchEngine) throughput(b *testing.B) (steps, msgs float64) {
+	b.Helper()
+	inputs := make([]lead.Input, benchLeads)
+	for i := range inputs {
+		last := "山田"
+		inputs[i] = lead.Input{Email: fmt.Sprintf("bench%05d@example.com", i), LastName: &last}
+	}
+	if _, err := lead.Upsert(e.ctx, e.pool, "bench", inputs); err != nil {
+		b.Fatal(err)
+	}
+	e.waitCount(b, `SELECT count(*) FROM event_queue`, 0, time.Minute) // the lead_created events
+	start := time.Now()
+	if _, err := e.pool.Exec(e.ctx, `INSERT INTO events (lead_id, type, properties)
+		SELECT id, 'form_submitted', '{"form": "three"}' FROM leads WHERE email LIKE 'bench%'`); err != nil {
+		b.Fatal(err)
+	}
+	e.waitCount(b, `SELECT count(*) FROM enrollments WHERE scenario_id = 'three' AND exit_reason = 'completed'`, benchLeads, 3*time.Minute)
+	stepTime := time.Since(start)
+	e.waitCount(b, `SELECT count(*) FROM messages WHERE status = 'sent'`, 3*benchLeads, 3*time.Minute)
+	msgTime := time.Since(start)
+	var jobs int
+	if err := e.pool.QueryRow(e.ctx, `SELECT count(*) FROM river_job WHERE kind = 'step'`).Scan(&jobs); err != nil {
+		b.Fatal(err)
+	}
+	if got := len(e.sink.Messages()); got != 3*benchLeads {
+		b.Fatalf("sink got %d messages, want %d", got, 3*benchLeads)
+	}
+	b.Logf("%d leads: %d step jobs in %s, %d messages in %s", benchLeads, jobs, stepTime.Round(time.Millisecond),
+		3*benchLeads, msgTime.Round(time.Millisecond))
+	return float64(jobs) / stepTime.Seconds(), 3 * benchLeads / msgTime.Seconds()
+}
+
+// clickLatency enrolls benchClickLeads leads in a wait_until scenario and, one lead at
+// a time, clicks the first mail and times the arrival of the next in the sink.
+func (e *benchEngine) clickLatency(b *testing.B) (p50, p90 time.Duration) {
+	b.Helper()
+	ids := make([]int64, benchClickLeads)
+	for i := range ids {
+		out, _, err := lead.RecordClientEvent(e.ctx, e.pool, "bench", lead.Input{Email: fmt.Sprintf("click%02d@example.com", i)},
+			lead.ClientEvent{Type: lead.TypeFormSubmitted, Properties: map[string]any{"form": "click"}}, time.Now())
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = out.ID
+	}
+	e.waitCount(b, `SELECT count(*) FROM messages m JOIN enrollments en ON en.id = m.enrollment_id
+		WHERE en.scenario_id = 'click' AND m.step = 'thanks' AND m.status = 'sent'`, benchClickLeads, time.Minute)
+	var took []time.Duration
+	for _, id := range ids {
+		var msg int64
+		if err := e.pool.QueryRow(e.ctx, `SELECT id FROM messages WHERE lead_id = $1 AND step = 'thanks'`, id).Scan(&msg); err != nil {
+			b.Fatal(err)
+		}
+		// As flow_test's click: delivered a minute ago, so the click is a person's.
+		if _, err := e.pool.Exec(e.ctx, `UPDATE messages SET sent_at = sent_at - interval '1 minute' WHERE id = $1`, msg); err != nil {
+			b.Fatal(err)
+		}
+		var index int
+		if err := e.pool.QueryRow(e.ctx, `SELECT (l->>'index')::int FROM messages, jsonb_array_elements(links) l
+			WHERE id = $1 AND l->>'name' = 'download'`, msg).Scan(&index); err != nil {
+			b.Fatal(err)
+		}
+		before := len(e.sink.Messages())
+		start := time.Now()
+		res, err := e.mailer.RecordHit(e.ctx, e.pool, track.Token{Kind: track.Click, MessageID: msg, Link: index},
+			track.Hit{At: time.Now(), Method: "GET", UserAgent: browserAgent, IP: netip.MustParseAddr("203.0.113.7")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Judgement.Verdict != track.Human {
+			b.Fatalf("click judged %s", res.Judgement.Verdict)
+		}
+		e.sink.Wait(b, before+1, 10*time.Second)
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	return took[len(took)/2], took[len(took)*9/10]
+}
+
+// waitCount polls query until it returns want.
+func (e *benchEngine) waitCount(b *testing.B, query string, want int, within time.Duration) {
+	b.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		var n int
+		if err := e.pool.QueryRow(e.ctx, query).Scan(&n); err != nil {
+			b.Fatal(err)
+		}
+		if n == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%s: %d after %s, want %d", query, n, within, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
