@@ -69,6 +69,9 @@ type Config struct {
 	DKIMSelector string
 	// DKIMDomain is the signing domain. Defaults to the domain of NURTURE_FROM.
 	DKIMDomain string
+	// JobRescue is how long a job may stay running before it is taken for the job of
+	// a process that died and run again. Defaults to 5m.
+	JobRescue time.Duration
 }
 
 // setting is one NURTURE_* variable and its flag.
@@ -84,8 +87,8 @@ func (s setting) flagName() string {
 // settings binds the configuration to its variables. Only settings a command uses
 // become its flags; all use the same names.
 type settings struct {
-	all                             []setting
-	clickSettle, smtpPool, sendRate string
+	all                                        []setting
+	clickSettle, smtpPool, sendRate, jobRescue string
 }
 
 func newSettings(c *Config) *settings {
@@ -111,6 +114,7 @@ func newSettings(c *Config) *settings {
 		{"NURTURE_DKIM_KEY", "", "PEM private key file (RSA or Ed25519) to DKIM-sign every message", &c.DKIMKey},
 		{"NURTURE_DKIM_SELECTOR", "nurture", "DKIM selector", &c.DKIMSelector},
 		{"NURTURE_DKIM_DOMAIN", "", "DKIM signing domain; empty uses the domain of NURTURE_FROM", &c.DKIMDomain},
+		{"NURTURE_JOB_RESCUE", "5m", "how long a job may run before it is taken for a dead process's and run again (more than 2m)", &s.jobRescue},
 	}
 	return s
 }
@@ -148,6 +152,11 @@ func (c *Config) validate(s *settings) error {
 		errs = append(errs, fmt.Errorf("NURTURE_CLICK_SETTLE: %q is not a duration such as 60s", s.clickSettle))
 	}
 	c.ClickSettle = d
+	if d, err := time.ParseDuration(s.jobRescue); err != nil || d <= 0 {
+		errs = append(errs, fmt.Errorf("NURTURE_JOB_RESCUE: %q is not a duration such as 5m", s.jobRescue))
+	} else {
+		c.JobRescue = d
+	}
 	if n, err := strconv.Atoi(s.smtpPool); err != nil || n < 1 || n > 100 {
 		errs = append(errs, fmt.Errorf("NURTURE_SMTP_POOL: %q is not a number from 1 to 100", s.smtpPool))
 	} else {

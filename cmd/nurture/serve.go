@@ -74,7 +74,8 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	workers := queue.NewWorkers()
 	river.AddWorker(workers, &mail.SendWorker{Mailer: mg.mailer, Pool: db.Pool})
 	engine.AddWorkers(workers)
-	client, err := queue.New(db.Pool, workers, queue.Config{Role: cfg.Role, Logger: log, PeriodicJobs: engine.PeriodicJobs()})
+	client, err := queue.New(db.Pool, workers, queue.Config{Role: cfg.Role, Logger: log, RescueAfter: cfg.JobRescue,
+		PeriodicJobs: engine.PeriodicJobs()})
 	if err != nil {
 		return err
 	}

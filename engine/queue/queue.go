@@ -49,6 +49,12 @@ type Config struct {
 	// RetryPolicy says when a failed job runs again. Defaults to River's exponential
 	// backoff (attempt⁴ seconds); tests make it quick.
 	RetryPolicy river.ClientRetryPolicy
+	// RescueAfter is how long a job may stay running before River takes it for the
+	// job of a process that died and runs it again. It must exceed every worker's
+	// timeout (sends allow 2 minutes); below a minute it also becomes the timeout of
+	// the jobs that set none. Defaults to 5 minutes: River's own default, an hour,
+	// would leave the enrollments a crashed process was moving stalled that long.
+	RescueAfter time.Duration
 	// PeriodicJobs are inserted on their schedules by the elected leader among the
 	// processes that work jobs, so each fires once however many processes run.
 	// Defaults to none.
@@ -95,6 +101,9 @@ func New(pool *pgxpool.Pool, workers *river.Workers, cfg Config) (*Client, error
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.RescueAfter <= 0 {
+		cfg.RescueAfter = 5 * time.Minute
+	}
 	rc := &river.Config{
 		// River waits this long between fetches of a busy queue (100ms by default),
 		// which caps a queue at MaxWorkers jobs per cooldown when jobs are quick.
@@ -102,6 +111,9 @@ func New(pool *pgxpool.Pool, workers *river.Workers, cfg Config) (*Client, error
 		Logger:        cfg.Logger,
 		Workers:       workers,
 		RetryPolicy:   cfg.RetryPolicy,
+
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		JobTimeout:           min(time.Minute, cfg.RescueAfter),
 	}
 	if Works(cfg.Role) {
 		rc.PeriodicJobs = cfg.PeriodicJobs
