@@ -114,10 +114,14 @@ func (e *Engine) step(ctx context.Context, tx pgx.Tx, args StepArgs) error {
 	if err != nil {
 		return err
 	}
+	var sent sentMessages
 	for _, a := range res.Actions {
-		if err := e.apply(ctx, tx, en, sc, l, a); err != nil {
+		if err := e.apply(ctx, tx, en, sc, l, a, &sent); err != nil {
 			return fmt.Errorf("scenario %s, step %s: %w", sc.ID, a.Step, err)
 		}
+	}
+	if err := sent.tag(ctx, tx, en.ID); err != nil {
+		return err
 	}
 	for _, line := range res.Trace {
 		e.log.Debug("step", "enrollment_id", en.ID, "lead_id", en.LeadID, "scenario", sc.ID, "trace", line)
@@ -160,8 +164,28 @@ func (e *Engine) end(ctx context.Context, tx pgx.Tx, en *enrollment, reason, det
 	return lead.AppendEvent(ctx, tx, en.LeadID, "scenario_exited", props)
 }
 
+// sentMessages are the messages a step job queued, to be tagged with their
+// enrollment and step in one statement.
+type sentMessages struct {
+	ids      []int64
+	steps    []string
+	subjects []string
+}
+
+// tag records which enrollment and step sent each message, so that wait_until finds
+// it and a click finds the enrollment waiting on it.
+func (s *sentMessages) tag(ctx context.Context, tx pgx.Tx, enrollmentID int64) error {
+	if len(s.ids) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `UPDATE messages m SET enrollment_id = $1, step = x.step, subject_override = x.subject
+		FROM unnest($2::bigint[], $3::text[], $4::text[]) AS x(id, step, subject) WHERE m.id = x.id`,
+		enrollmentID, s.ids, s.steps, s.subjects)
+	return err
+}
+
 // apply carries out one action of a step.
-func (e *Engine) apply(ctx context.Context, tx pgx.Tx, en *enrollment, sc *scenario.Scenario, l *lead.Lead, a scenario.Action) error {
+func (e *Engine) apply(ctx context.Context, tx pgx.Tx, en *enrollment, sc *scenario.Scenario, l *lead.Lead, a scenario.Action, sent *sentMessages) error {
 	by := "scenario:" + sc.ID
 	switch a.Kind {
 	case scenario.ActSend:
@@ -177,10 +201,11 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, en *enrollment, sc *scena
 			return err
 		}
 		if created {
-			_, err = tx.Exec(ctx, `UPDATE messages SET enrollment_id = $2, step = $3, subject_override = $4 WHERE id = $1`,
-				id, en.ID, a.Step, a.Subject)
+			sent.ids = append(sent.ids, id)
+			sent.steps = append(sent.steps, a.Step)
+			sent.subjects = append(sent.subjects, a.Subject)
 		}
-		return err
+		return nil
 
 	case scenario.ActUpdate:
 		u := a.Update
