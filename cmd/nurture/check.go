@@ -2,31 +2,70 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/nurture-dev/nurture/engine/message"
+	"github.com/nurture-dev/nurture/engine/scenario"
 )
 
-func (c *cli) check(_ context.Context, args []string) error {
+func (c *cli) check(ctx context.Context, args []string) error {
 	var cfg Config
-	fs := c.flagSet("check", "check [dir...]",
-		`Checks marketer files and reports every problem at once with file:line:column.
-Each dir is a templates folder; with none, NURTURE_TEMPLATES_DIR is checked. Exits 1
-if anything is wrong.`)
+	fs := c.flagSet("check", "check [--db] [dir or file.yaml...]",
+		`Checks marketer files and reports every problem at once with file:line:column, then
+runs each scenario file's tests on the simulator (PASS or FAIL per test). A dir is a
+templates folder or a scenarios folder, told apart by what it holds (.yaml files make
+a scenarios folder); a .yaml file is one scenario. With none, NURTURE_TEMPLATES_DIR and
+NURTURE_SCENARIOS_DIR are checked. Scenarios are checked against the templates folder
+given, or else NURTURE_TEMPLATES_DIR. With --db, it also says how many running
+enrollments each scenario has on older versions of its file. Exits 1 if anything is
+wrong or a test fails.`)
+	db := fs.Bool("db", false, "also report running enrollments on older versions (uses NURTURE_DATABASE_URL or the embedded database)")
 	s := newSettings(&cfg)
-	s.register(fs, c.getenv, []string{"NURTURE_TEMPLATES_DIR"})
+	s.register(fs, c.getenv, append([]string{"NURTURE_TEMPLATES_DIR", "NURTURE_SCENARIOS_DIR"}, databaseSettings...))
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	dirs := fs.Args()
-	if len(dirs) == 0 {
-		dirs = []string{cfg.TemplatesDir}
+
+	var templateDirs, scenarioDirs, scenarioFiles []string
+	if fs.NArg() == 0 {
+		templateDirs = []string{cfg.TemplatesDir}
+		if _, err := os.Stat(cfg.ScenariosDir); err == nil {
+			scenarioDirs = []string{cfg.ScenariosDir}
+		} else {
+			fmt.Fprintf(c.stdout, "%s: no scenarios folder; no scenarios checked\n", cfg.ScenariosDir)
+		}
 	}
-	problems := 0
-	for _, dir := range dirs {
+	for _, arg := range fs.Args() {
+		kind, err := folderKind(arg)
+		if err != nil {
+			return &usageError{err.Error()}
+		}
+		switch kind {
+		case "templates":
+			templateDirs = append(templateDirs, arg)
+		case "scenarios":
+			scenarioDirs = append(scenarioDirs, arg)
+		case "scenario":
+			scenarioFiles = append(scenarioFiles, arg)
+		}
+	}
+
+	problems, failed := 0, 0
+	var templates *message.Set
+	for _, dir := range templateDirs {
 		set, err := message.Load(dir)
 		if set == nil {
 			return err
+		}
+		if templates == nil {
+			templates = set
 		}
 		errs := unjoin(err)
 		for _, e := range errs {
@@ -35,8 +74,198 @@ if anything is wrong.`)
 		problems += len(errs)
 		fmt.Fprintf(c.stdout, "%s: %d templates good, %d problems\n", dir, len(set.Names()), len(errs))
 	}
-	if problems > 0 {
+
+	var opts scenario.Options
+	if len(scenarioDirs)+len(scenarioFiles) > 0 {
+		if templates == nil {
+			set, err := message.Load(cfg.TemplatesDir)
+			if set == nil {
+				fmt.Fprintf(c.stdout, "templates not loaded, so template names are not checked: %v\n", err)
+			}
+			templates = set
+		}
+		if templates != nil {
+			opts.HasTemplate = templates.Has
+		}
+	}
+	var checked []*scenario.Scenario
+	report := func(name string, good []*scenario.Scenario, err error) {
+		var errs scenario.Errors
+		if err != nil && !errors.As(err, &errs) {
+			errs = scenario.Errors{{File: name, Msg: err.Error()}}
+		}
+		for _, e := range errs {
+			fmt.Fprintln(c.stdout, e)
+		}
+		problems += len(errs)
+		tests, fails := 0, 0
+		for _, sc := range good {
+			for _, r := range sc.RunTests() {
+				tests++
+				if r.Passed() {
+					fmt.Fprintf(c.stdout, "PASS %s: %s\n", sc.ID, r.Test.Name)
+					continue
+				}
+				fails++
+				fmt.Fprintf(c.stdout, "FAIL %s: %s: %s\n", sc.ID, r.Test.Name, strings.Join(r.Failures, "; "))
+			}
+		}
+		failed += fails
+		checked = append(checked, good...)
+		fmt.Fprintf(c.stdout, "%s: %d scenarios good, %d problems; %d tests, %d passed, %d failed\n",
+			name, len(good), len(errs), tests, tests-fails, fails)
+	}
+	for _, dir := range scenarioDirs {
+		good, err := scenario.LoadDir(dir, opts)
+		if good == nil && err != nil && !errors.As(err, new(scenario.Errors)) {
+			return err
+		}
+		report(dir, good, err)
+	}
+	for _, file := range scenarioFiles {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		sc, err := scenario.Parse(file, src, opts)
+		var good []*scenario.Scenario
+		if sc != nil {
+			good = append(good, sc)
+		}
+		report(file, good, err)
+	}
+
+	if *db && len(checked) > 0 {
+		if err := cfg.validate(s); err != nil {
+			return err
+		}
+		if err := c.blastRadius(ctx, &cfg, checked); err != nil {
+			return err
+		}
+	}
+	if problems > 0 || failed > 0 {
 		return errRejected
 	}
 	return nil
+}
+
+// folderKind tells what an argument of check is: a templates folder, a scenarios
+// folder (one that holds .yaml files) or one scenario file.
+func folderKind(path string) (string, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, errors.Unwrap(err))
+	}
+	if !info.IsDir() {
+		switch filepath.Ext(path) {
+		case ".yaml", ".yml":
+			return "scenario", nil
+		}
+		return "", fmt.Errorf("%s: not a folder or a scenario file (.yaml)", path)
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		if ext := filepath.Ext(e.Name()); !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
+			return "scenarios", nil
+		}
+	}
+	templates := false
+	_ = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (filepath.Ext(p) == ".md" || filepath.Ext(p) == ".html") && d.Name() != "README.md" {
+			templates = true
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	if !templates {
+		return "", fmt.Errorf("%s holds neither templates (.md, .html) nor scenario files (.yaml)", path)
+	}
+	return "templates", nil
+}
+
+// blastRadius says, for each scenario, how many running enrollments are on versions
+// other than the file's: they finish on the version they started on.
+func (c *cli) blastRadius(ctx context.Context, cfg *Config, scenarios []*scenario.Scenario) error {
+	db, err := openDatabase(ctx, cfg, c.logger(cfg))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	lines, err := olderVersions(ctx, db.Pool, scenarios)
+	if err != nil {
+		return err
+	}
+	for _, line := range lines {
+		fmt.Fprintln(c.stdout, line)
+	}
+	return nil
+}
+
+// olderVersions words, per scenario, the running enrollments on versions other than
+// the scenario's current one, by version and step.
+func olderVersions(ctx context.Context, pool *pgxpool.Pool, scenarios []*scenario.Scenario) ([]string, error) {
+	ids := make([]string, len(scenarios))
+	for i, sc := range scenarios {
+		ids[i] = sc.ID
+	}
+	rows, err := pool.Query(ctx, `SELECT scenario_id, version, step, count(*) FROM enrollments
+		WHERE ended_at IS NULL AND scenario_id = ANY($1)
+		GROUP BY scenario_id, version, step
+		ORDER BY scenario_id, max(started_at) DESC, version, count(*) DESC, step`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("running enrollments: %w", err)
+	}
+	type group struct {
+		version, step string
+		n             int
+	}
+	byID := map[string][]group{}
+	for rows.Next() {
+		var id string
+		var g group
+		if err := rows.Scan(&id, &g.version, &g.step, &g.n); err != nil {
+			return nil, err
+		}
+		byID[id] = append(byID[id], g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("running enrollments: %w", err)
+	}
+	var out []string
+	for _, sc := range scenarios {
+		current, older := 0, 0
+		var parts []string // "a1b2c3d4e5f6: 10 at clicked_case, 2 at reminder"
+		var last string
+		for _, g := range byID[sc.ID] {
+			if g.version == sc.Version {
+				current += g.n
+				continue
+			}
+			older += g.n
+			at := fmt.Sprintf("%d at %s", g.n, g.step)
+			if g.version == last {
+				parts[len(parts)-1] += ", " + at
+			} else {
+				parts = append(parts, g.version+": "+at)
+				last = g.version
+			}
+		}
+		switch {
+		case older == 0:
+			out = append(out, fmt.Sprintf("%s: no running enrollments on older versions (%s on this one)", sc.ID, plural(current, "running enrollment")))
+		default:
+			out = append(out, fmt.Sprintf("%s: %s on older versions (%s); they finish on their version", sc.ID, plural(older, "running enrollment"), strings.Join(parts, "; ")))
+		}
+	}
+	return out, nil
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -68,7 +68,8 @@ func commands() []command {
 		{"serve", "run the server: API, tracking, console and job workers", (*cli).serve},
 		{"migrate", "bring the database schema up to date", (*cli).migrate},
 		{"import", "import leads from a CSV file (UTF-8 or Shift_JIS)", (*cli).importLeads},
-		{"check", "check templates and report every problem with file:line", (*cli).check},
+		{"check", "check templates and scenarios (every problem with file:line), run scenario tests", (*cli).check},
+		{"simulate", "run a scenario for one lead on a virtual clock and print what happens", (*cli).simulate},
 		{"send", "send one message to one address (a test send)", (*cli).send},
 		{"version", "print the version", (*cli).version},
 	}
