@@ -173,6 +173,8 @@ func TestServeKilledMidScenarioFinishesEveryEnrollmentOnce(t *testing.T) {
 	t.Logf("sink: %d deliveries of %d messages, %d duplicates (%d messages were in flight at the kill)",
 		len(sink.Messages()), len(ids), dups, inFlight)
 	require.Len(t, ids, 3*crashLeads, "every message reached the sink")
-	require.Equal(t, inFlight, dups, "only messages caught between 250 and commit go out twice")
+	// At most those: a COMMIT the killed process had sent may still land after the
+	// query above, so a message counted in flight need not go out again.
+	require.LessOrEqual(t, dups, inFlight, "only messages caught between 250 and commit go out twice")
 	require.LessOrEqual(t, dups, 20, "no more than the send workers in flight")
 }
