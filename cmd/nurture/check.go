@@ -205,7 +205,7 @@ func (c *cli) blastRadius(ctx context.Context, cfg *Config, scenarios []*scenari
 }
 
 // olderVersions words, per scenario, the running enrollments on versions other than
-// the scenario's current one, by version and step.
+// the scenario's current one, by version (latest started first) and step (most first).
 func olderVersions(ctx context.Context, pool *pgxpool.Pool, scenarios []*scenario.Scenario) ([]string, error) {
 	ids := make([]string, len(scenarios))
 	for i, sc := range scenarios {
@@ -214,7 +214,8 @@ func olderVersions(ctx context.Context, pool *pgxpool.Pool, scenarios []*scenari
 	rows, err := pool.Query(ctx, `SELECT scenario_id, version, step, count(*) FROM enrollments
 		WHERE ended_at IS NULL AND scenario_id = ANY($1)
 		GROUP BY scenario_id, version, step
-		ORDER BY scenario_id, max(started_at) DESC, version, count(*) DESC, step`, ids)
+		ORDER BY scenario_id, max(max(started_at)) OVER (PARTITION BY scenario_id, version) DESC, version,
+			count(*) DESC, step`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("running enrollments: %w", err)
 	}

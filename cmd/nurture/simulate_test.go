@@ -1,0 +1,99 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestSimulateCommand(t *testing.T) {
+	t.Parallel()
+	const followup = "../../scenarios/whitepaper-followup.yaml"
+	leadFile := filepath.Join(t.TempDir(), "lead.json")
+	require.NoError(t, os.WriteFile(leadFile, []byte(`{"email": "yamada@example.co.jp", "title": "部長", "employees": 2000, "score": 60}`), 0o644))
+
+	tests := []struct {
+		name  string
+		args  []string
+		want  []string // in the output, in this order
+		usage string   // the usage error's text, when one is expected
+	}{
+		{
+			name: "AClickerWithAHighScoreGoesToSales",
+			args: []string{followup, "--lead", leadFile, "--event", "2d1h clicked case"},
+			want: []string{
+				"scenario whitepaper-followup (ホワイトペーパーDL後フォロー), version ",
+				"lead yamada@example.co.jp, title 部長, employees 2000, stage inquiry, score 60, grade cold",
+				"times in Asia/Tokyo, from 2026-04-06 Mon 10:00",
+				"2026-04-06 Mon 10:00 +0d00h   thanks: sends whitepaper/thanks",
+				"2026-04-08 Wed 10:00 +2d00h   case: sends whitepaper/case-study",
+				"2026-04-08 Wed 11:00 +2d01h   the lead clicked case",
+				"clicked_case: clicked case → yes (hot)",
+				"hot: lead.score >= 50 is true → yes (to_mql)",
+				"stage inquiry → mql",
+				"ended: completed at 2026-04-08 Wed 11:00 (+2d01h)",
+				"sent: thanks +0d00h, case +2d00h",
+				"escalated: alert +2d01h: ",
+				"lead at the end: stage mql, score 60, tags 事例クリック",
+			},
+		},
+		{
+			name: "FlagsBeforeTheFileAndAGoal",
+			args: []string{"--lead", `{"email": "a@example.com"}`, "--event", "1d form_submitted form=demo-request", followup},
+			want: []string{"the lead: form_submitted form=demo-request", "end (goal): the goal is reached", "ended: goal at 2026-04-07 Tue 10:00 (+1d00h)"},
+		},
+		{
+			name: "AFridayEveningWaitsForTheWindow",
+			args: []string{followup, "--start", "2026-04-10T19:00:00+09:00"},
+			want: []string{"thanks: outside the send window; waits until 2026-04-13 09:00:00", "2026-04-13 Mon 09:00 +2d14h   thanks: sends whitepaper/thanks"},
+		},
+		{
+			name: "TheTriggerIsCheckedWhenGiven",
+			args: []string{followup, "--trigger", "form_submitted form=seminar"},
+			want: []string{`not enrolled: the trigger's condition is false: event.form == "whitepaper"`, "not enrolled", "sent: none"},
+		},
+		{
+			name: "AClickBeforeTheMailIsShown",
+			args: []string{followup, "--event", "1h clicked case"},
+			want: []string{"! 2026-04-06 Mon 11:00 +0d01h   clicked case: but case had sent nothing by then"},
+		},
+		{name: "NoFile", args: []string{"--lead", "{}"}, usage: "simulate: name the scenario file"},
+		{name: "TwoFiles", args: []string{followup, followup}, usage: "one scenario file at a time"},
+		{name: "BadEvent", args: []string{followup, "--event", "soon clicked case"}, usage: `"soon"`},
+		{name: "EventOnNoStep", args: []string{followup, "--event", "1d clicked nothing"}, usage: `has no send step "nothing"`},
+		{name: "BadLeadJSON", args: []string{followup, "--lead", "{email}"}, usage: "--lead: not a JSON object"},
+		{name: "MissingLeadFile", args: []string{followup, "--lead", "nowhere.json"}, usage: `--lead: "nowhere.json" is neither a JSON object nor a file`},
+		{name: "UnknownLeadField", args: []string{followup, "--lead", `{"compnay": "x"}`}, usage: "--lead: lead compnay: is not something scenario conditions see"},
+		{name: "BadStart", args: []string{followup, "--start", "monday"}, usage: `--start "monday" is not a time`},
+		{name: "BadTrigger", args: []string{followup, "--trigger", "clicked case"}, usage: `--trigger "clicked case" is not an event`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			stdout, _, err := runCommand(t, nil, append([]string{"simulate"}, tt.args...)...)
+			if tt.usage != "" {
+				var ue *usageError
+				require.ErrorAs(t, err, &ue)
+				require.Contains(t, ue.msg, tt.usage)
+				return
+			}
+			require.NoError(t, err)
+			rest := stdout
+			for _, w := range tt.want {
+				i := strings.Index(rest, w)
+				require.GreaterOrEqual(t, i, 0, "%q not found (in order) in\n%s", w, stdout)
+				rest = rest[i+len(w):]
+			}
+		})
+	}
+
+	t.Run("ABrokenFileIsReportedWithPositions", func(t *testing.T) {
+		t.Parallel()
+		stdout, _, err := runCommand(t, nil, "simulate", "../../engine/scenario/testdata/broken/bad-duration.yaml")
+		require.ErrorIs(t, err, errRejected)
+		require.Regexp(t, `bad-duration\.yaml:\d+:\d+: `, stdout)
+	})
+}
