@@ -136,7 +136,7 @@ func describeExit(reason, step string, sim *Simulation) string {
 		s = "end (" + reason + ")"
 	}
 	if sim != nil {
-		if past, ok := map[string]string{ExitCompleted: "completed", ExitGoal: "reached the goal", ExitExit: "exited on exit_if"}[reason]; ok {
+		if past, ok := map[string]string{ExitCompleted: "completed", ExitGoal: "reached the goal", ExitExit: "exited on exit_if", ExitSuppressed: "ended as suppressed (unsubscribed or bounced)"}[reason]; ok {
 			s = past
 		}
 		s += " at " + sim.Offset(sim.EndedAt)

@@ -120,7 +120,8 @@ func (sim *Simulation) Offset(t time.Time) string {
 // after the start: an open or click is recorded on the latest message its send step
 // sent by then and wakes a wait_until step waiting on it; another event ends the
 // enrollment when it reaches the goal or makes exit_if true (a stage_changed event
-// with a "to" property also sets the lead's stage). Between events the clock jumps
+// with a "to" property also sets the lead's stage; unsubscribed, email_complained and
+// a hard email_bounced end it as suppressed). Between events the clock jumps
 // to the time the scenario wakes. The simulation ends with the enrollment or at the
 // horizon. It is deterministic: the same input gives the same timeline.
 func Simulate(s *Scenario, l LeadEnv, trigger EventEnv, events []TestEvent, opt SimOptions) (*Simulation, error) {
@@ -237,6 +238,12 @@ func Simulate(s *Scenario, l LeadEnv, trigger EventEnv, events []TestEvent, opt 
 					l.Stage, l.StageChangedAt = ee.To, at
 				}
 				sim.add(at, "", "the lead: "+describeEvent(ev.Type, ev.Props), false)
+				// As engine/flow: an address that must not be mailed ends every enrollment.
+				if kind, _ := ev.Props["kind"].(string); ee.Type == "unsubscribed" || ee.Type == "email_complained" ||
+					ee.Type == "email_bounced" && kind == "hard" {
+					sim.add(at, "", "end (suppressed): the address may not be mailed any more", false)
+					return finish(ExitSuppressed, at)
+				}
 			}
 			if ok, err := s.Reaches(l, ee, at); err != nil {
 				return nil, fmt.Errorf("goal: %w", err)

@@ -114,6 +114,16 @@ func TestSimulate(t *testing.T) {
 			lines: []string{"end (exit): exit_if is true"},
 		},
 		{
+			name: "AnUnsubscribeEndsIt", lead: scenario.LeadEnv{ID: 1, Stage: "inquiry"},
+			events: []string{"1d unsubscribed"},
+			sent:   []string{"thanks"}, ended: scenario.ExitSuppressed,
+		},
+		{
+			name: "ASoftBounceDoesNotEndIt", lead: scenario.LeadEnv{ID: 1, Stage: "inquiry"},
+			events: []string{"1d email_bounced kind=soft"},
+			sent:   []string{"thanks", "case", "reminder"}, ended: scenario.ExitCompleted,
+		},
+		{
 			name: "ALeadAlreadyInSalesExitsBeforeTheFirstStep", lead: scenario.LeadEnv{ID: 1, Stage: "won"},
 			sent: []string{}, ended: scenario.ExitExit, stage: "won",
 		},
