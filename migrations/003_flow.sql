@@ -55,10 +55,17 @@ CREATE TABLE event_queue (
     type     text NOT NULL
 );
 
+-- Events people cause (form submissions, opens, clicks, unsubscribes, bounces…) wake
+-- the dispatcher at once. The engine's own bookkeeping (enrolled, scenario_exited,
+-- email_sent) does not: a transaction that notifies takes a cluster-wide lock at commit,
+-- held through its WAL flush, and every step and send writing one would commit one
+-- after the other. Those wait for the next batch or the dispatcher's poll.
 CREATE FUNCTION queue_new_events() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO event_queue (event_id, lead_id, type) SELECT id, lead_id, type FROM new_events;
-    PERFORM pg_notify('nurture_events', '');
+    IF EXISTS (SELECT 1 FROM new_events WHERE type NOT IN ('enrolled', 'scenario_exited', 'email_sent')) THEN
+        PERFORM pg_notify('nurture_events', '');
+    END IF;
     RETURN NULL;
 END
 $$;
