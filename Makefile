@@ -19,11 +19,17 @@ lint: ## gofmt check and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	go vet ./...
 
-bench: ## benchmarks with their same-run baselines (import vs raw COPY, API upserts)
-	go test -run '^$$' -bench . -benchtime 1x ./engine/lead/ ./web/
+bench: ## benchmarks with their same-run baselines (see README, Development)
+	go test -run '^$$' -bench Import -benchtime 1x ./cmd/nurture/
+	go test -run '^$$' -bench APIUpserts -benchtime 5000x ./web/
+	go test -run '^$$' -bench Send -benchtime 1x ./engine/mail/
+	go test -run '^$$' -bench Pixel -benchtime 20000x ./web/
+	go test -run '^$$' -bench Flow -benchtime 1x ./engine/flow/
 
-fuzz: ## fuzz the CSV reader for a minute
+fuzz: ## fuzz the CSV reader, tokens and the scenario parser, a minute each
 	go test -run '^$$' -fuzz FuzzReader -fuzztime 60s ./engine/leadcsv/
+	go test -run '^$$' -fuzz FuzzVerify -fuzztime 60s ./engine/track/
+	go test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./engine/scenario/
 
 ci: ## what CI runs
 	.ci/run
