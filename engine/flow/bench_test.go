@@ -76,6 +76,7 @@ func BenchmarkFlow(b *testing.B) {
 		b.ReportMetric(steps, "step_jobs/s")
 		b.ReportMetric(3*steps, "steps/s")
 		b.ReportMetric(100*steps/noop, "step_jobs_%_of_noop")
+		b.ReportMetric(100*3*steps/noop, "steps_%_of_noop")
 		b.ReportMetric(msgs, "msgs/s")
 		b.ReportMetric(float64(p50.Milliseconds()), "click_to_mail_p50_ms")
 		b.ReportMetric(float64(p90.Milliseconds()), "click_to_mail_p90_ms")
