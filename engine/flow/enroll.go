@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/nurture-dev/nurture/engine/lead"
+	"github.com/nurture-dev/nurture/engine/mail"
 	"github.com/nurture-dev/nurture/engine/scenario"
 )
 
@@ -51,13 +52,8 @@ func (e *Engine) newEnroller(ctx context.Context, tx pgx.Tx, now time.Time, lead
 		return r, nil
 	}
 	ids := make([]int64, len(leads))
-	emails := make([]string, len(leads))
 	for i, l := range leads {
-		ids[i], emails[i] = l.ID, l.Email
-		// As mail.Blocked, for a whole batch at once.
-		if l.UnsubscribedAt != nil || l.Consent == lead.ConsentDenied {
-			r.blocked[l.ID] = true
-		}
+		ids[i] = l.ID
 	}
 	rows, err := tx.Query(ctx, `SELECT lead_id, scenario_id, max(started_at), coalesce(bool_or(ended_at IS NULL), false)
 		FROM enrollments WHERE lead_id = ANY($1) GROUP BY lead_id, scenario_id`, ids)
@@ -74,16 +70,11 @@ func (e *Engine) newEnroller(ctx context.Context, tx pgx.Tx, now time.Time, lead
 	if err != nil {
 		return nil, fmt.Errorf("enrollment history: %w", err)
 	}
-	rows, err = tx.Query(ctx, `SELECT x.id FROM unnest($1::bigint[], $2::text[]) AS x(id, email)
-		WHERE EXISTS (SELECT 1 FROM suppressions s WHERE s.email = lower(x.email))`, ids, emails)
+	blocked, err := mail.BlockedLeads(ctx, tx, ids)
 	if err != nil {
-		return nil, fmt.Errorf("suppressions: %w", err)
+		return nil, err
 	}
-	suppressed, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("suppressions: %w", err)
-	}
-	for _, id := range suppressed {
+	for id := range blocked {
 		r.blocked[id] = true
 	}
 	return r, nil

@@ -1,9 +1,12 @@
 package flow_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"mime"
+	netmail "net/mail"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -259,6 +262,29 @@ func TestFlow(t *testing.T) {
 		require.Equal(t, "goal", b.ended(t, leadID, 5*time.Second))
 		time.Sleep(4 * time.Second)
 		require.Equal(t, []string{"thanks"}, b.sentSteps(t, leadID))
+	})
+
+	t.Run("ASendStepMayOverrideTheSubject", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, map[string]string{"special.yaml": `
+trigger: { event: form_submitted, if: event.form == "special" }
+steps:
+  - id: day1
+    send: course/day1
+    subject: 【特別講座】第1回のご案内
+`})
+		leadID := b.submit(t, "special@example.com", "special")
+		id := b.message(t, leadID, "day1", 10*time.Second)
+		var subject string
+		require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT subject FROM messages WHERE id = $1`, id).Scan(&subject))
+		require.Equal(t, "【特別講座】第1回のご案内", subject)
+		msgs := b.sink.Messages()
+		require.Len(t, msgs, 1)
+		msg, err := netmail.ReadMessage(bytes.NewReader(msgs[0].Data))
+		require.NoError(t, err)
+		got, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+		require.NoError(t, err)
+		require.Equal(t, "【特別講座】第1回のご案内", got, "the mail went out with it")
 	})
 
 	t.Run("ALeadEntersOnceUnlessReenrollSaysSo", func(t *testing.T) {

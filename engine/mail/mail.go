@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -64,6 +65,7 @@ type Mailer struct {
 	cfg        Config
 	log        *slog.Logger
 	classifier *track.Classifier
+	outcomes   outcomeWriter
 }
 
 // New makes a mailer.
@@ -152,73 +154,68 @@ func (w *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 
 // pending is a message about to be sent, with its lead.
 type pending struct {
-	ID        int64
-	LeadID    int64
-	Template  string
-	Status    string
-	MessageID string
-	Lead      *lead.Lead
-	Rendered  *message.Rendered
+	ID              int64
+	LeadID          int64
+	Template        string
+	Status          string
+	MessageID       string
+	SubjectOverride string
+	Lead            *lead.Lead
+	Rendered        *message.Rendered
 }
 
+// blockedSQL says why the lead l may not be mailed, or ” when it may: the one rule
+// behind Blocked, BlockedLeads and the send worker's own check.
+const blockedSQL = `CASE WHEN l.unsubscribed_at IS NOT NULL THEN 'unsubscribed'
+	WHEN l.consent = 'denied' THEN 'consent denied'
+	ELSE coalesce((SELECT 'suppressed: ' || s.reason FROM suppressions s WHERE s.email = lower(l.email)), '') END`
+
+// deliver sends a message once. Its round trips are few because they are most of
+// what a send costs: one query reads the message, its lead and whether the lead may
+// be mailed; one pipelined write records the rendered message before it goes out (a
+// scanner may follow its links before we hear back from the server); and the outcome
+// is committed together with other workers' outcomes.
 func (m *Mailer) deliver(ctx context.Context, pool *pgxpool.Pool, job *river.Job[SendArgs]) error {
-	var p pending
-	var stop error // set when the message must not be sent
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		// Losing this transaction to a database crash costs nothing but rendering
-		// again, so it need not wait for the disk.
-		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-			return err
-		}
-		err := tx.QueryRow(ctx, `SELECT id, lead_id, template, status, message_id FROM messages WHERE id = $1 FOR UPDATE`,
-			job.Args.MessageID).Scan(&p.ID, &p.LeadID, &p.Template, &p.Status, &p.MessageID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			stop = river.JobCancel(fmt.Errorf("message %d does not exist", job.Args.MessageID))
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if p.Status != StatusQueued {
-			stop = errAlreadyDone
-			return nil
-		}
-		if p.Lead, err = lead.FindLeadByID(ctx, tx, p.LeadID); err != nil {
-			return err
-		}
-		if reason, err := blocked(ctx, tx, p.Lead); err != nil {
-			return err
-		} else if reason != "" {
-			m.log.Info("not sending: address may not be mailed", "message_id", p.ID, "lead_id", p.LeadID, "reason", reason)
-			_, err := tx.Exec(ctx, `UPDATE messages SET status = 'suppressed', error = $2 WHERE id = $1`, p.ID, reason)
-			stop = errAlreadyDone
-			return err
-		}
-		p.Rendered, err = m.render(p)
-		if err != nil {
-			_, uerr := tx.Exec(ctx, `UPDATE messages SET status = 'failed', error = $2 WHERE id = $1`, p.ID, err.Error())
-			stop = river.JobCancel(err)
-			return uerr
-		}
-		// The outbox keeps the whole message to show it; sent mail keeps what tracking
-		// needs (its links) and can be rendered again for a look.
-		html, text := "", ""
-		if m.cfg.Sender == nil {
-			html, text = p.Rendered.HTML, p.Rendered.Text
-		}
-		_, err = tx.Exec(ctx, `UPDATE messages SET subject = $2, html = $3, text_body = $4, links = $5,
-			attempts = attempts + 1, to_email = $6 WHERE id = $1`,
-			p.ID, p.Rendered.Subject, html, text, linksJSON(p.Rendered.Links), p.Lead.Email)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("send message %d: %w", job.Args.MessageID, err)
+	p := pending{ID: job.Args.MessageID}
+	var leadJSON []byte
+	var reason string
+	err := pool.QueryRow(ctx, `SELECT m.lead_id, m.template, m.status, m.message_id, m.subject_override, to_jsonb(l), `+blockedSQL+`
+		FROM messages m JOIN leads l ON l.id = m.lead_id WHERE m.id = $1`, p.ID).
+		Scan(&p.LeadID, &p.Template, &p.Status, &p.MessageID, &p.SubjectOverride, &leadJSON, &reason)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return river.JobCancel(fmt.Errorf("message %d does not exist", p.ID))
 	}
-	if stop != nil {
-		if errors.Is(stop, errAlreadyDone) {
-			return nil
-		}
-		return stop
+	if err != nil {
+		return fmt.Errorf("send message %d: %w", p.ID, err)
+	}
+	if p.Status != StatusQueued {
+		return nil // done already: a job run again sends nothing
+	}
+	if err := json.Unmarshal(leadJSON, &p.Lead); err != nil {
+		return fmt.Errorf("send message %d: lead: %w", p.ID, err)
+	}
+	if reason != "" {
+		m.log.Info("not sending: address may not be mailed", "message_id", p.ID, "lead_id", p.LeadID, "reason", reason)
+		_, err := pool.Exec(ctx, `UPDATE messages SET status = 'suppressed', error = $2 WHERE id = $1 AND status = 'queued'`, p.ID, reason)
+		return err
+	}
+	if p.Rendered, err = m.render(p); err != nil {
+		_, uerr := pool.Exec(ctx, `UPDATE messages SET status = 'failed', error = $2 WHERE id = $1`, p.ID, err.Error())
+		return errors.Join(river.JobCancel(err), uerr)
+	}
+	if p.SubjectOverride != "" {
+		p.Rendered.Subject = p.SubjectOverride
+	}
+	// The outbox keeps the whole message to show it; sent mail keeps what tracking
+	// needs (its links) and can be rendered again for a look.
+	html, text := "", ""
+	if m.cfg.Sender == nil {
+		html, text = p.Rendered.HTML, p.Rendered.Text
+	}
+	if claimed, err := recordRendered(ctx, pool, p, html, text); err != nil {
+		return fmt.Errorf("send message %d: %w", p.ID, err)
+	} else if !claimed {
+		return nil // another run got there first
 	}
 
 	status := StatusOutbox
@@ -244,37 +241,47 @@ func (m *Mailer) deliver(ctx context.Context, pool *pgxpool.Pool, job *river.Job
 		}
 		status = StatusSent
 	}
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE messages SET status = $2, sent_at = now(), error = '' WHERE id = $1`, p.ID, status); err != nil {
-			return err
-		}
-		props := map[string]any{"message_id": p.ID, "template": p.Template, "subject": p.Rendered.Subject}
-		if status == StatusOutbox {
-			props["outbox"] = true
-		}
-		return lead.AppendEvent(ctx, tx, p.LeadID, "email_sent", props)
-	})
+	props := map[string]any{"message_id": p.ID, "template": p.Template, "subject": p.Rendered.Subject}
+	if status == StatusOutbox {
+		props["outbox"] = true
+	}
+	return m.outcomes.record(ctx, pool, outcome{messageID: p.ID, status: status, props: props})
 }
 
-var errAlreadyDone = errors.New("already done")
+// recordRendered stores what was rendered and counts the attempt, in one round trip.
+// The write need not wait for the disk: losing it to a database crash costs only a
+// render. It reports false when the message is no longer queued.
+func recordRendered(ctx context.Context, pool *pgxpool.Pool, p pending, html, text string) (bool, error) {
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(`SET LOCAL synchronous_commit = off`)
+	b.Queue(`UPDATE messages SET subject = $2, html = $3, text_body = $4, links = $5, attempts = attempts + 1, to_email = $6
+		WHERE id = $1 AND status = 'queued'`,
+		p.ID, p.Rendered.Subject, html, text, linksJSON(p.Rendered.Links), p.Lead.Email)
+	b.Queue(`COMMIT`)
+	br := pool.SendBatch(ctx, b)
+	defer br.Close()
+	var rows int64
+	for i := range 4 {
+		tag, err := br.Exec()
+		if err != nil {
+			return false, err
+		}
+		if i == 2 {
+			rows = tag.RowsAffected()
+		}
+	}
+	return rows == 1, br.Close()
+}
 
 // blocked says why a lead may not be mailed, or "".
 func blocked(ctx context.Context, tx pgx.Tx, l *lead.Lead) (string, error) {
-	switch {
-	case l.UnsubscribedAt != nil:
-		return "unsubscribed", nil
-	case l.Consent == lead.ConsentDenied:
-		return "consent denied", nil
-	}
 	var reason string
-	err := tx.QueryRow(ctx, `SELECT reason FROM suppressions WHERE email = lower($1)`, l.Email).Scan(&reason)
+	err := tx.QueryRow(ctx, `SELECT `+blockedSQL+` FROM leads l WHERE l.id = $1`, l.ID).Scan(&reason)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil
+		return "", lead.ErrNotFound
 	}
-	if err != nil {
-		return "", err
-	}
-	return "suppressed: " + reason, nil
+	return reason, err
 }
 
 func (m *Mailer) fail(ctx context.Context, pool *pgxpool.Pool, p pending, err error) error {

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -335,20 +337,22 @@ func parentElement(n *html.Node) *html.Node {
 // inlineCSS inlines the <style> elements under root and removes them, keeping what
 // cannot be inlined in one <style> in head.
 func inlineCSS(root, head *html.Node) error {
-	var sheet stylesheet
 	var styles []*html.Node
+	var texts []string
 	walk(root, func(n *html.Node) bool {
 		if n.DataAtom != atom.Style {
 			return true
 		}
 		styles = append(styles, n)
+		texts = append(texts, textContent(n))
 		return false
 	})
 	for _, n := range styles {
-		if err := sheet.parse(textContent(n)); err != nil {
-			return fmt.Errorf("<style>: %w", err)
-		}
 		n.Parent.RemoveChild(n)
+	}
+	sheet, err := parseStyles(texts)
+	if err != nil {
+		return err
 	}
 	if len(sheet.rules) > 0 {
 		walk(root, func(n *html.Node) bool {
@@ -365,6 +369,37 @@ func inlineCSS(root, head *html.Node) error {
 		head.AppendChild(style)
 	}
 	return nil
+}
+
+// parsedSheets keeps parsed style sheets by their text: every message of a template
+// carries the same <style>, and parsing it is a good part of rendering one. At most
+// maxParsedSheets are kept, so a template that personalises its CSS cannot grow it
+// without bound. A parsed sheet is only read after parsing.
+var (
+	parsedSheets    sync.Map // string → *stylesheet
+	parsedSheetsLen atomic.Int64
+)
+
+const maxParsedSheets = 256
+
+// parseStyles parses the texts of a document's <style> elements as one style sheet.
+func parseStyles(texts []string) (*stylesheet, error) {
+	key := strings.Join(texts, "\x00")
+	if v, ok := parsedSheets.Load(key); ok {
+		return v.(*stylesheet), nil
+	}
+	sheet := &stylesheet{}
+	for _, t := range texts {
+		if err := sheet.parse(t); err != nil {
+			return nil, fmt.Errorf("<style>: %w", err)
+		}
+	}
+	if parsedSheetsLen.Load() < maxParsedSheets {
+		if _, loaded := parsedSheets.LoadOrStore(key, sheet); !loaded {
+			parsedSheetsLen.Add(1)
+		}
+	}
+	return sheet, nil
 }
 
 // apply sets the style attribute of n to the declarations that apply to it, in

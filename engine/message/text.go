@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -347,13 +348,25 @@ const (
 	noLineEnd   = "(（[［{｛〔〈《「『【〘〖〝"
 )
 
+// noStart and noEnd are the kinsoku sets, for quick lookups.
+var noStart, noEnd = runeSet(noLineStart), runeSet(noLineEnd)
+
+func runeSet(s string) map[rune]bool {
+	m := make(map[rune]bool, len(s))
+	for _, r := range s {
+		m[r] = true
+	}
+	return m
+}
+
 // chunk is a piece of a line that wrap does not break: a Latin word or URL, one
-// Japanese character, or several glued together by the kinsoku rules.
+// Japanese character, or several glued together by the kinsoku rules. It is
+// s[start:end] of the line being wrapped.
 type chunk struct {
-	text  string
-	width int
-	space bool // a space comes before it
-	wide  bool
+	start, end int
+	width      int
+	space      bool // a space comes before it
+	wide       bool
 }
 
 // wrap breaks a line of text into lines of at most max columns where it can: at
@@ -361,33 +374,39 @@ type chunk struct {
 // and emoji sequences stay together), a Latin word or a URL. A chunk wider than max
 // gets a line of its own.
 func wrap(s string, max int) []string {
-	var chunks []chunk
+	chunks := make([]chunk, 0, len(s)/2)
 	space, joinNext := false, false
-	for _, r := range s {
+	for i, r := range s {
 		if r == ' ' {
 			space = true
 			continue
+		}
+		end := i + utf8.RuneLen(r)
+		if r == utf8.RuneError {
+			_, size := utf8.DecodeRuneInString(s[i:])
+			end = i + size
 		}
 		w := runeWidth(r)
 		last := len(chunks) - 1
 		switch {
 		case last >= 0 && !space && (w == 0 || joinNext):
-			chunks[last].text += string(r)
+			chunks[last].end = end
 			chunks[last].width += w
 		case last >= 0 && !space && w == 1 && !chunks[last].wide:
-			chunks[last].text += string(r)
+			chunks[last].end = end
 			chunks[last].width += w
 		default:
-			chunks = append(chunks, chunk{text: string(r), width: w, space: space, wide: w == 2})
+			chunks = append(chunks, chunk{start: i, end: end, width: w, space: space, wide: w == 2})
 		}
 		joinNext = r == '\u200D' // zero width joiner: the next emoji is part of this one
 		space = false
 	}
-	// Glue what kinsoku forbids to separate.
+	// Glue what kinsoku forbids to separate. Glued chunks touch (no space between),
+	// so the glued text is still one piece of s.
 	glued := chunks[:0]
 	for _, c := range chunks {
-		if n := len(glued); n > 0 && !c.space && (startsWithAny(c.text, noLineStart) || endsWithAny(glued[n-1].text, noLineEnd)) {
-			glued[n-1].text += c.text
+		if n := len(glued); n > 0 && !c.space && (startsWithAny(s[c.start:c.end], noStart) || endsWithAny(s[glued[n-1].start:glued[n-1].end], noEnd)) {
+			glued[n-1].end = c.end
 			glued[n-1].width += c.width
 			glued[n-1].wide = c.wide
 			continue
@@ -397,6 +416,7 @@ func wrap(s string, max int) []string {
 
 	var lines []string
 	var line strings.Builder
+	line.Grow(4 * max)
 	lineWidth := 0
 	for _, c := range glued {
 		sp := 0
@@ -405,13 +425,14 @@ func wrap(s string, max int) []string {
 		}
 		if lineWidth > 0 && lineWidth+sp+c.width > max {
 			lines = append(lines, line.String())
-			line.Reset()
+			line = strings.Builder{}
+			line.Grow(4 * max)
 			lineWidth, sp = 0, 0
 		}
 		if sp == 1 {
 			line.WriteByte(' ')
 		}
-		line.WriteString(c.text)
+		line.WriteString(s[c.start:c.end])
 		lineWidth += sp + c.width
 	}
 	if line.Len() > 0 {
@@ -420,16 +441,14 @@ func wrap(s string, max int) []string {
 	return lines
 }
 
-func startsWithAny(s, set string) bool {
-	for _, r := range s {
-		return strings.ContainsRune(set, r)
-	}
-	return false
+func startsWithAny(s string, set map[rune]bool) bool {
+	r, size := utf8.DecodeRuneInString(s)
+	return size > 0 && set[r]
 }
 
-func endsWithAny(s, set string) bool {
-	rs := []rune(s)
-	return len(rs) > 0 && strings.ContainsRune(set, rs[len(rs)-1])
+func endsWithAny(s string, set map[rune]bool) bool {
+	r, size := utf8.DecodeLastRuneInString(s)
+	return size > 0 && set[r]
 }
 
 // runeWidth is the number of columns r takes in a Japanese mail reader: 2 for
@@ -437,6 +456,10 @@ func endsWithAny(s, set string) bool {
 // before them, else 1.
 func runeWidth(r rune) int {
 	switch {
+	case r >= 0x20 && r < 0x7F: // ASCII, most of every URL
+		return 1
+	case r >= 0x3041 && r <= 0x3096, r >= 0x309B && r <= 0x30FF, r >= 0x4E00 && r <= 0x9FFF: // kana and kanji, not the combining sound marks
+		return 2
 	case r == segmentBreak || r == '\u200D' || r >= 0xFE00 && r <= 0xFE0F || r >= 0xE0100 && r <= 0xE01EF:
 		return 0
 	case unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf) || r >= 0x1F3FB && r <= 0x1F3FF: // marks, skin tones

@@ -21,7 +21,7 @@ func TestWrap(t *testing.T) {
 		for _, l := range lines {
 			require.True(t, utf8.ValidString(l))
 			require.LessOrEqual(t, stringWidth(l), 70, l)
-			require.False(t, startsWithAny(l, noLineStart), "line starts with a closing mark: %s", l)
+			require.False(t, startsWithAny(l, noStart), "line starts with a closing mark: %s", l)
 		}
 	})
 
