@@ -114,7 +114,7 @@ func newSettings(c *Config) *settings {
 		{"NURTURE_DKIM_KEY", "", "PEM private key file (RSA or Ed25519) to DKIM-sign every message", &c.DKIMKey},
 		{"NURTURE_DKIM_SELECTOR", "nurture", "DKIM selector", &c.DKIMSelector},
 		{"NURTURE_DKIM_DOMAIN", "", "DKIM signing domain; empty uses the domain of NURTURE_FROM", &c.DKIMDomain},
-		{"NURTURE_JOB_RESCUE", "5m", "how long a job may run before it is taken for a dead process's and run again (more than 2m)", &s.jobRescue},
+		{"NURTURE_JOB_RESCUE", "5m", "how long a job may run before it is taken for a dead process's and run again (more than 1m)", &s.jobRescue},
 	}
 	return s
 }

@@ -149,7 +149,7 @@ func TestServeKilledMidScenarioFinishesEveryEnrollmentOnce(t *testing.T) {
 	require.Less(t, count(t, pool, `SELECT count(*) FROM messages WHERE status = 'sent'`), 3*crashLeads, "killed before the end")
 
 	// Step jobs the kill interrupted run again once the new leader's rescuer sees them
-	// (5s on, checked every 30s); sends only after the send worker's own timeout, 2m.
+	// (5s on, checked every 30s); sends only after the send worker's own timeout, 1m.
 	startChild(t, bin, "second", env)
 	require.Eventually(t, func() bool {
 		return count(t, pool, `SELECT count(*) FROM enrollments WHERE ended_at IS NOT NULL`) == crashLeads &&

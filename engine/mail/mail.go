@@ -139,12 +139,13 @@ type SendWorker struct {
 	Pool   *pgxpool.Pool
 }
 
-// Timeout leaves room for a slow SMTP server.
-func (w *SendWorker) Timeout(*river.Job[SendArgs]) time.Duration { return 2 * time.Minute }
+// Timeout leaves room for a slow SMTP server (go-mail times out each command on its
+// own); a job of a process that died is rescued only after it.
+func (w *SendWorker) Timeout(*river.Job[SendArgs]) time.Duration { return time.Minute }
 
-// Work delivers the message once. It renders and stores the message in one
-// transaction, talks to the SMTP server outside any transaction, and records the
-// outcome in another. A crash between the server's 250 and that commit is the one
+// Work delivers the message once. It renders and stores the message, talks to the
+// SMTP server outside any transaction, and records the outcome (with other sends'
+// outcomes) once the server accepted the message. A crash between the server's 250 and that commit is the one
 // window in which a message can go out twice. The message's status, not the job's,
 // is what counts: a job run again for a message already sent does nothing, so River
 // may complete jobs in its own batches.

@@ -51,7 +51,7 @@ type Config struct {
 	RetryPolicy river.ClientRetryPolicy
 	// RescueAfter is how long a job may stay running before River takes it for the
 	// job of a process that died and runs it again. It must exceed every worker's
-	// timeout (sends allow 2 minutes); below a minute it also becomes the timeout of
+	// timeout (sends allow 1 minute); below a minute it also becomes the timeout of
 	// the jobs that set none. Defaults to 5 minutes: River's own default, an hour,
 	// would leave the enrollments a crashed process was moving stalled that long.
 	RescueAfter time.Duration
