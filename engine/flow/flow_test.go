@@ -287,6 +287,37 @@ steps:
 		require.Equal(t, "【特別講座】第1回のご案内", got, "the mail went out with it")
 	})
 
+	t.Run("UpdateStageAndEscalateChangeTheLead", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, map[string]string{"qualify.yaml": `
+trigger: { event: form_submitted, if: event.form == "qualify" }
+steps:
+  - update:
+      tags: [ホット]
+      fields: { employees: "1200", company: 株式会社サンプル, attributes.予算: 確保済み }
+      points: 15
+  - stage: mql
+  - escalate: 予算確保済みの大企業
+`})
+		leadID := b.submit(t, "qualified@example.co.jp", "qualify")
+		require.Equal(t, "completed", b.ended(t, leadID, 10*time.Second))
+		l, err := lead.FindLeadByID(b.ctx, b.pool, leadID)
+		require.NoError(t, err)
+		require.Contains(t, l.Tags, "ホット")
+		require.Equal(t, 1200, *l.Employees)
+		require.Equal(t, "株式会社サンプル", l.Company)
+		require.Equal(t, "確保済み", l.Attributes["予算"])
+		require.Equal(t, 15, l.Score)
+		require.Equal(t, "mql", l.Stage)
+		evs, err := lead.Timeline(b.ctx, b.pool, leadID, 50)
+		require.NoError(t, err)
+		var types []string
+		for _, e := range evs {
+			types = append(types, e.Type)
+		}
+		require.Subset(t, types, []string{"score_changed", "stage_changed", "escalation_requested", "scenario_exited"})
+	})
+
 	t.Run("ALeadEntersOnceUnlessReenrollSaysSo", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, map[string]string{"followup.yaml": followup})

@@ -284,6 +284,14 @@ func setInput(in *lead.Input, field string, v *string) {
 		in.Country = v
 	case "timezone":
 		in.Timezone = v
+	case "source":
+		in.Source = v
+	case "consent":
+		in.Consent = v
+	case "employees":
+		if n, err := strconv.Atoi(*v); err == nil { // checked when the file was loaded
+			in.Employees = &n
+		}
 	}
 }
 

@@ -424,9 +424,7 @@ func applyUpdate(l *LeadEnv, u *Update) {
 	}
 }
 
-// UpdatableFields are the lead fields an update step may set.
-var UpdatableFields = []string{"first_name", "last_name", "company", "department", "title", "phone", "industry", "country", "timezone"}
-
+// setField sets one of the fields an update may set (updateFields).
 func setField(l *LeadEnv, name, v string) {
 	switch name {
 	case "first_name":
@@ -447,6 +445,16 @@ func setField(l *LeadEnv, name, v string) {
 		l.Country = v
 	case "timezone":
 		l.Timezone = v
+	case "source":
+		if l.Source == "" { // first touch, as the lead store keeps it
+			l.Source = v
+		}
+	case "consent":
+		l.Consent = v
+	case "employees":
+		if n, err := strconv.Atoi(v); err == nil {
+			l.Employees = n
+		}
 	}
 }
 
