@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -242,12 +243,16 @@ func (d *dispatch) running1(ctx context.Context, en *enrollment, le scenario.Lea
 		}
 	}
 	sc, err := d.e.registry.Version(ctx, d.tx, en.ScenarioID, en.Version)
-	if err != nil {
-		// One unreadable version must not hold up every other event: its own step
-		// jobs report it (and retry) where it belongs.
+	var broken scenario.Errors
+	if errors.As(err, &broken) {
+		// One version that no longer parses must not hold up every other event: its
+		// own step jobs report it where it belongs.
 		d.e.log.Error("scenario version unreadable; event not shown to the enrollment", "enrollment_id", en.ID,
 			"scenario", en.ScenarioID, "version", en.Version, "error", err)
 		return nil
+	}
+	if err != nil {
+		return err // the database: the batch is dispatched again
 	}
 	if ok, err := sc.Reaches(le, ee, d.now); err != nil {
 		d.e.log.Warn("goal condition failed", "scenario", sc.ID, "enrollment_id", en.ID, "error", err)
