@@ -1,28 +1,16 @@
 package flow_test
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
-	"github.com/nurture-dev/nurture/engine/dbtest"
-	"github.com/nurture-dev/nurture/engine/flow"
 	"github.com/nurture-dev/nurture/engine/lead"
-	"github.com/nurture-dev/nurture/engine/mail"
-	"github.com/nurture-dev/nurture/engine/mail/mailtest"
-	"github.com/nurture-dev/nurture/engine/message"
 	"github.com/nurture-dev/nurture/engine/queue"
 	"github.com/nurture-dev/nurture/engine/track"
 )
@@ -83,71 +71,13 @@ func BenchmarkFlow(b *testing.B) {
 	}
 }
 
-type benchEngine struct {
-	ctx    context.Context
-	pool   *pgxpool.Pool
-	sink   *mailtest.Server
-	mailer *mail.Mailer
-	client *queue.Client
-}
-
-// newBenchEngine runs an engine with both benchmark scenarios, as `nurture serve`
+// benchEngine is an engine with both benchmark scenarios, wired as `nurture serve`
 // wires one (default worker counts), with clicks believed at once.
+type benchEngine struct{ *testBundle }
+
 func newBenchEngine(b *testing.B) *benchEngine {
 	b.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	b.Cleanup(cancel)
-	pool := dbtest.New(b)
-	sink := mailtest.NewServer(b)
-	set, err := message.Load("../../templates")
-	if err != nil {
-		b.Fatal(err)
-	}
-	signer, err := track.NewSigner([]byte(testSecret))
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg, err := mail.ParseSMTPURL(sink.URL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	sender := mail.NewSMTPSender(cfg)
-	b.Cleanup(func() { _ = sender.Close() })
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	templates := func() *message.Set { return set }
-	mailer := mail.New(mail.Config{BaseURL: "http://nurture.test", From: "Marketing <marketing@example.com>",
-		Templates: templates, Signer: signer, Sender: sender, Logger: quiet})
-	dir := b.TempDir()
-	for name, src := range map[string]string{"three.yaml": threeSends, "click.yaml": clickWait} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
-	engine := flow.New(flow.Config{Pool: pool, Mailer: mailer, ScenariosDir: dir, Templates: templates,
-		Logger: quiet, WatchInterval: -1})
-	if err := engine.Load(ctx); err != nil {
-		b.Fatal(err)
-	}
-	workers := queue.NewWorkers()
-	river.AddWorker(workers, &mail.SendWorker{Mailer: mailer, Pool: pool})
-	engine.AddWorkers(workers)
-	client, err := queue.New(pool, workers, queue.Config{Logger: quiet, PeriodicJobs: engine.PeriodicJobs()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := client.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = engine.Run(ctx, client) })
-	b.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		stopCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
-		defer done()
-		_ = client.Stop(stopCtx)
-	})
-	return &benchEngine{ctx: ctx, pool: pool, sink: sink, mailer: mailer, client: client}
+	return &benchEngine{newBundle(b, map[string]string{"three.yaml": threeSends, "click.yaml": clickWait}, nil)}
 }
 
 // drainNoops inserts benchLeads no-op jobs on the step queue in one transaction and

@@ -43,6 +43,7 @@ type testBundle struct {
 	sink   *mailtest.Server
 	mailer *mail.Mailer
 	engine *flow.Engine
+	client *queue.Client
 	dir    string
 }
 
@@ -54,8 +55,19 @@ func (quickRetry) NextRetry(*rivertype.JobRow) time.Time {
 }
 
 // setup runs an engine on a fresh database with the scenario files given (name →
-// content), real River workers and an in-process SMTP server.
+// content), real River workers and an in-process SMTP server, tuned for tests: new
+// events are looked for every 50ms and failed jobs retried at once.
 func setup(t *testing.T, files map[string]string) *testBundle {
+	t.Helper()
+	return newBundle(t, files, func(fc *flow.Config, qc *queue.Config) {
+		fc.DispatchInterval = 50 * time.Millisecond
+		qc.RetryPolicy = quickRetry{}
+	})
+}
+
+// newBundle runs an engine as setup does, with the settings tune changes; a nil tune
+// leaves them as `nurture serve` has them.
+func newBundle(t testing.TB, files map[string]string, tune func(*flow.Config, *queue.Config)) *testBundle {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -81,14 +93,20 @@ func setup(t *testing.T, files map[string]string) *testBundle {
 	for name, src := range files {
 		b.write(t, name, src)
 	}
-	b.engine = flow.New(flow.Config{Pool: pool, Mailer: mailer, ScenariosDir: dir, Templates: templates,
-		Logger: quiet, DispatchInterval: 50 * time.Millisecond, WatchInterval: -1})
+	fc := flow.Config{Pool: pool, Mailer: mailer, ScenariosDir: dir, Templates: templates, Logger: quiet, WatchInterval: -1}
+	qc := queue.Config{Logger: quiet}
+	if tune != nil {
+		tune(&fc, &qc)
+	}
+	b.engine = flow.New(fc)
 	require.NoError(t, b.engine.Load(ctx))
 	workers := queue.NewWorkers()
 	river.AddWorker(workers, &mail.SendWorker{Mailer: mailer, Pool: pool})
 	b.engine.AddWorkers(workers)
-	client, err := queue.New(pool, workers, queue.Config{Logger: quiet, RetryPolicy: quickRetry{}, PeriodicJobs: b.engine.PeriodicJobs()})
+	qc.PeriodicJobs = b.engine.PeriodicJobs()
+	client, err := queue.New(pool, workers, qc)
 	require.NoError(t, err)
+	b.client = client
 	require.NoError(t, client.Start(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = b.engine.Run(ctx, client) })
@@ -102,7 +120,7 @@ func setup(t *testing.T, files map[string]string) *testBundle {
 	return b
 }
 
-func (b *testBundle) write(t *testing.T, name, src string) {
+func (b *testBundle) write(t testing.TB, name, src string) {
 	t.Helper()
 	require.NoError(t, os.WriteFile(filepath.Join(b.dir, name), []byte(src), 0o644))
 }
