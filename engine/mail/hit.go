@@ -218,9 +218,14 @@ func lockMessages(ctx context.Context, tx pgx.Tx, reqs []*hitRequest) (map[int64
 	if len(msgs) == 0 {
 		return msgs, nil
 	}
+	// New opens change no earlier verdict (only honeypot hits and click bursts do),
+	// and what they are judged by of the past is a honeypot hit: a batch of opens
+	// alone need read no more than those.
+	opensOnly := !slices.ContainsFunc(reqs, func(r *hitRequest) bool { return r.err == nil && r.tok.Kind != track.Open })
 	past, err := tx.Query(ctx, `SELECT id, type, occurred_at, properties FROM events
 		WHERE lead_id = ANY($1) AND type IN ('email_opened', 'email_clicked') AND occurred_at >= $3
-		AND properties->>'message_id' = ANY($2) ORDER BY occurred_at, id`, leadIDs, msgIDs, since)
+		AND properties->>'message_id' = ANY($2) AND (NOT $4 OR properties ? 'honeypot')
+		ORDER BY occurred_at, id`, leadIDs, msgIDs, since, opensOnly)
 	if err != nil {
 		return nil, err
 	}
