@@ -276,14 +276,22 @@ func (d *dispatch) running1(ctx context.Context, en *enrollment, le scenario.Lea
 	if !ok {
 		return nil
 	}
+	// The row is locked and read as it is now, not as the batch found it: a step job
+	// may be moving the enrollment into its wait_until this very moment (its look
+	// for the hit came too early), and the lock waits for it to commit.
+	var seq int
 	var waiting bool
-	err = d.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM enrollments en JOIN messages m ON m.enrollment_id = en.id
-		WHERE en.id = $1 AND en.waiting_on <> '' AND m.step = en.waiting_on AND m.id = $2)`,
-		en.ID, int64(messageID)).Scan(&waiting)
+	err = d.tx.QueryRow(ctx, `WITH en AS (SELECT id, seq, waiting_on FROM enrollments WHERE id = $1 AND ended_at IS NULL FOR UPDATE)
+		SELECT en.seq, en.waiting_on <> '' AND EXISTS (SELECT 1 FROM messages m
+			WHERE m.enrollment_id = en.id AND m.step = en.waiting_on AND m.id = $2) FROM en`,
+		en.ID, int64(messageID)).Scan(&seq, &waiting)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // it ended meanwhile
+	}
 	if err != nil || !waiting {
 		return err
 	}
-	_, err = d.e.insertStep(ctx, d.tx, en.ID, en.Seq, time.Time{})
+	_, err = d.e.insertStep(ctx, d.tx, en.ID, seq, time.Time{})
 	return err
 }
 
