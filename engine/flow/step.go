@@ -43,13 +43,28 @@ type StepWorker struct {
 // Work runs the steps in one transaction with the job's completion: the effects, the
 // enrollment's new place and the next job commit together or not at all.
 func (w *StepWorker) Work(ctx context.Context, job *river.Job[StepArgs]) error {
-	return pgx.BeginFunc(ctx, w.engine.cfg.Pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, w.engine.cfg.Pool, func(tx pgx.Tx) error {
 		if err := w.engine.step(ctx, tx, job.Args); err != nil {
 			return err
 		}
 		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
 		return err
 	})
+	if err != nil && job.Attempt >= job.MaxAttempts {
+		// Out of attempts (a template gone for good, say): end the enrollment with the
+		// reason rather than leave it running for ever, holding the lead's place.
+		w.engine.log.Error("step failed for good; enrollment ended", "enrollment_id", job.Args.EnrollmentID, "error", err)
+		if endErr := pgx.BeginFunc(context.WithoutCancel(ctx), w.engine.cfg.Pool, func(tx pgx.Tx) error {
+			en, lerr := lockEnrollment(ctx, tx, job.Args.EnrollmentID)
+			if lerr != nil || en.Ended || en.Seq != job.Args.Seq {
+				return nil
+			}
+			return w.engine.end(ctx, tx, en, scenario.ExitExit, "error: "+err.Error())
+		}); endErr != nil {
+			return errors.Join(err, endErr)
+		}
+	}
+	return err
 }
 
 // enrollment is an enrollment row as a step needs it.
@@ -125,6 +140,10 @@ func (e *Engine) step(ctx context.Context, tx pgx.Tx, args StepArgs) error {
 	}
 	for _, line := range res.Trace {
 		e.log.Debug("step", "enrollment_id", en.ID, "lead_id", en.LeadID, "scenario", sc.ID, "trace", line)
+	}
+	for _, p := range res.Problems {
+		e.log.Warn("scenario condition failed for this lead", "enrollment_id", en.ID, "lead_id", en.LeadID,
+			"scenario", sc.ID, "version", sc.Version, "problem", p)
 	}
 	if res.Ended != "" {
 		return e.end(ctx, tx, en, res.Ended, "")

@@ -95,6 +95,9 @@ type Result struct {
 	Ended string
 	// Trace says, step by step, what happened and why, for the simulator and logs.
 	Trace []string
+	// Problems are conditions that could not be evaluated for this lead; each was
+	// taken as false.
+	Problems []string
 }
 
 // maxInlineSteps bounds one Advance: check refuses cycles without a wait, so only a
@@ -116,10 +119,14 @@ func (s *Scenario) Advance(in *Input, st State) (*Result, error) {
 		if step == nil {
 			return nil, fmt.Errorf("scenario %s: no step %q", s.ID, st.Step)
 		}
-		if exit, err := s.ExitIf.Bool(s.env(in)); err != nil {
-			return nil, fmt.Errorf("scenario %s: exit_if: %w", s.ID, err)
-		} else if exit && s.ExitIf != nil {
+		if s.ExitIf != nil && r.holds("exit_if", s.ExitIf, s.env(in)) {
 			r.end(ExitExit, "exit_if is true: "+s.ExitIf.Source)
+			return r, nil
+		}
+		// A goal over the lead alone (lead.stage == "sql") is reached between events
+		// too; one over an event is checked as events arrive.
+		if s.Goal != nil && r.holds("goal", s.Goal, s.env(in)) {
+			r.end(ExitGoal, "the goal is reached: "+s.Goal.Source)
 			return r, nil
 		}
 		next, wake, err := s.run(in, step, st, r)
@@ -135,6 +142,20 @@ func (s *Scenario) Advance(in *Input, st State) (*Result, error) {
 		r.State = st
 	}
 	return nil, fmt.Errorf("scenario %s: more than %d steps in a row without a wait", s.ID, maxInlineSteps)
+}
+
+// holds evaluates a condition. One that fails for this lead (a field of the wrong
+// type, say) counts as false, so the enrollment moves on the same way every time,
+// and the failure is kept in Problems to be logged.
+func (r *Result) holds(what string, x *Expr, env *Env) bool {
+	ok, err := x.Bool(env)
+	if err != nil {
+		p := fmt.Sprintf("%s: %s could not be evaluated (%v); taken as false", what, x.Source, err)
+		r.Problems = append(r.Problems, p)
+		r.Trace = append(r.Trace, p)
+		return false
+	}
+	return ok
 }
 
 func (r *Result) end(reason, why string) {
@@ -219,11 +240,7 @@ func (s *Scenario) run(in *Input, step *Step, st State, r *Result) (next string,
 		return "", deadline, nil
 
 	case KindIf:
-		ok, err := step.Cond.Bool(s.env(in))
-		if err != nil {
-			return "", time.Time{}, err
-		}
-		if ok {
+		if r.holds(step.ID, step.Cond, s.env(in)) {
 			r.tracef("%s: %s is true → yes (%s)", step.ID, step.Cond.Source, orNext(step.Yes))
 			return s.branch(step, step.Yes), time.Time{}, nil
 		}

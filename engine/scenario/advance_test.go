@@ -140,4 +140,43 @@ steps:
 		require.Equal(t, scenario.ExitExit, r.Ended)
 		require.Empty(t, sent(r), "the stage change made exit_if true before the send")
 	})
+
+	t.Run("AConditionThatFailsForALeadIsFalseAndReported", func(t *testing.T) {
+		t.Parallel()
+		s := mustParse(t, `
+trigger: { event: manual }
+steps:
+  - id: rich
+    if: lead.attributes.budget > 100
+    yes: big
+    no: small
+  - id: big
+    stage: sql
+  - id: small
+    stage: mql
+`)
+		lead := scenario.LeadEnv{ID: 7, Stage: "inquiry", Attributes: map[string]any{"budget": "未定"}}
+		r, err := s.Advance(&scenario.Input{Now: start, Lead: &lead, Engagement: hits{}}, scenario.State{Step: "rich", StepAt: start})
+		require.NoError(t, err, "the enrollment moves on")
+		require.Len(t, r.Problems, 1)
+		require.Contains(t, r.Problems[0], "lead.attributes.budget > 100")
+		require.Equal(t, []scenario.Action{{Kind: scenario.ActStage, Step: "small", Stage: "mql"}}, r.Actions)
+	})
+
+	t.Run("AGoalOverTheLeadEndsTheEnrollmentBeforeTheNextStep", func(t *testing.T) {
+		t.Parallel()
+		s := mustParse(t, `
+trigger: { event: manual }
+goal: lead.stage == "sql"
+steps:
+  - stage: sql
+  - id: mail
+    send: course/day1
+`)
+		lead := scenario.LeadEnv{ID: 7, Stage: "inquiry"}
+		r, err := s.Advance(&scenario.Input{Now: start, Lead: &lead, Engagement: hits{}}, scenario.State{Step: "step-1", StepAt: start})
+		require.NoError(t, err)
+		require.Equal(t, scenario.ExitGoal, r.Ended)
+		require.Empty(t, sent(r))
+	})
 }
