@@ -3,6 +3,7 @@ package flow_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -387,28 +389,48 @@ steps:
 		b.message(t, leadID, "thanks", 10*time.Second)
 	})
 
-	t.Run("AScheduledTriggerFiresOnceForTheLeadsItAdmits", func(t *testing.T) {
+	t.Run("AScheduledTriggerFiresOnceForTheLeadsItAdmitsEvenWhenTheTickIsLate", func(t *testing.T) {
 		t.Parallel()
-		const reengage = `
+		// A daily schedule due this very minute (UTC, as there is no send window).
+		if time.Now().Second() >= 50 {
+			time.Sleep(time.Duration(61-time.Now().Second()) * time.Second)
+		}
+		due := time.Now().UTC()
+		reengage := fmt.Sprintf(`
 id: reengage
-trigger: { schedule: "* * * * *", if: 'has_tag("cold")' }
+trigger: { schedule: "%d %d * * *", if: 'has_tag("cold")' }
 steps:
   - id: monthly
     send: reengage/monthly
-`
-		b := setup(t, nil)
+`, due.Minute(), due.Hour())
+		var late atomic.Int64 // how far the engine's clock is ahead
+		b := newBundle(t, nil, func(fc *flow.Config, qc *queue.Config) {
+			fc.DispatchInterval = 50 * time.Millisecond
+			fc.Now = func() time.Time { return time.Now().Add(time.Duration(late.Load())) }
+			qc.RetryPolicy = quickRetry{}
+		})
 		cold := []lead.Input{{Email: "cold1@example.com", Tags: []string{"cold"}}, {Email: "cold2@example.com", Tags: []string{"cold"}}, {Email: "warm@example.com"}}
 		out, err := lead.Upsert(b.ctx, b.pool, "test", cold)
 		require.NoError(t, err)
 		b.write(t, "reengage.yaml", reengage)
 		require.NoError(t, b.engine.Load(b.ctx))
 		require.NoError(t, b.engine.Tick(b.ctx))
-		require.NoError(t, b.engine.Tick(b.ctx))
+		require.NoError(t, b.engine.Tick(b.ctx), "a second tick fires nothing again")
 		b.message(t, out[0].ID, "monthly", 10*time.Second)
 		b.message(t, out[1].ID, "monthly", 10*time.Second)
 		require.Empty(t, b.enrollments(t, out[2].ID))
-		var firings int
-		require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT count(*) FROM schedule_firings WHERE scenario_id = 'reengage'`).Scan(&firings))
-		require.Equal(t, 1, firings)
+
+		// The next tick comes a day and five minutes on (a stopped server, a busy
+		// queue): the firing that fell due meanwhile is still made, once.
+		late.Store(int64(24*time.Hour + 5*time.Minute))
+		require.NoError(t, b.engine.Tick(b.ctx))
+		require.NoError(t, b.engine.Tick(b.ctx))
+		rows, err := b.pool.Query(b.ctx, `SELECT fire_at FROM schedule_firings WHERE scenario_id = 'reengage' ORDER BY fire_at`)
+		require.NoError(t, err)
+		firings, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+		require.NoError(t, err)
+		require.Len(t, firings, 2)
+		require.Equal(t, 24*time.Hour, firings[1].Sub(firings[0]))
+		require.Len(t, b.enrollments(t, out[0].ID), 1, "reenroll: never")
 	})
 }

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -29,6 +30,13 @@ type ScheduleWorker struct {
 // (after a long stop, say); older ones are skipped.
 const maxCatchUp = 3
 
+// maxLate is how long after it fell due a firing is still made up for.
+const maxLate = 24 * time.Hour
+
+// Timeout leaves a firing over many leads time to finish, below the time after which
+// River takes a running job for a dead process's (NURTURE_JOB_RESCUE).
+func (w *ScheduleWorker) Timeout(*river.Job[ScheduleArgs]) time.Duration { return 4 * time.Minute }
+
 // Work fires every scheduled trigger that is due.
 func (w *ScheduleWorker) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error {
 	return w.engine.Tick(ctx)
@@ -39,6 +47,7 @@ func (w *ScheduleWorker) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) e
 // ticks, however often.
 func (e *Engine) Tick(ctx context.Context) error {
 	now := e.cfg.Now()
+	var errs []error
 	for _, sc := range e.registry.Current() {
 		if sc.Trigger.Cron == nil {
 			continue
@@ -47,9 +56,15 @@ func (e *Engine) Tick(ctx context.Context) error {
 		if err := e.cfg.Pool.QueryRow(ctx, `SELECT max(fire_at) FROM schedule_firings WHERE scenario_id = $1`, sc.ID).Scan(&last); err != nil {
 			return err
 		}
+		// From the last firing, so that a tick that comes late (a restart, a busy
+		// queue, a new leader) still fires what fell due meanwhile, but no further back
+		// than maxLate; a schedule that never fired starts one tick ago.
 		from := now.Add(-e.cfg.ScheduleTick)
-		if last != nil && last.After(from) {
+		if last != nil {
 			from = *last
+			if oldest := now.Add(-maxLate); from.Before(oldest) {
+				from = oldest
+			}
 		}
 		var due []time.Time
 		for t := sc.Trigger.Cron.Next(from); !t.After(now); t = sc.Trigger.Cron.Next(t) {
@@ -60,11 +75,13 @@ func (e *Engine) Tick(ctx context.Context) error {
 		}
 		for _, at := range due {
 			if err := e.fire(ctx, sc, at, now); err != nil {
-				return fmt.Errorf("scheduled trigger of %s at %s: %w", sc.ID, at.Format(time.RFC3339), err)
+				// The other scenarios still fire; this one is tried again next tick.
+				errs = append(errs, fmt.Errorf("scheduled trigger of %s at %s: %w", sc.ID, at.Format(time.RFC3339), err))
+				break
 			}
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // schedulePage is how many leads one query of a firing reads.
