@@ -170,10 +170,12 @@ func (r *Registry) Reload(ctx context.Context) error {
 	return loadErr
 }
 
-// watch reloads the folder when a file in it changes.
+// watch reloads the folder when a file in it changed and has stayed as it is for a
+// tick.
 func (r *Registry) watch(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var seen [32]byte
 	for {
 		select {
 		case <-ctx.Done():
@@ -187,7 +189,11 @@ func (r *Registry) watch(ctx context.Context, every time.Duration) {
 		r.mu.RLock()
 		same := stamp == r.stamp
 		r.mu.RUnlock()
-		if same {
+		// A change is read once the folder has stayed the same for a tick, so that a
+		// file caught half-written is not taken for a new version.
+		settled := stamp == seen
+		seen = stamp
+		if same || !settled {
 			continue
 		}
 		r.log.Info("scenarios folder changed; reloading", "dir", r.dir)

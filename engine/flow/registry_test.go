@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,7 +27,9 @@ func TestRegistryWatchesTheFolder(t *testing.T) {
 	const v1 = "trigger: { event: manual }\nsteps:\n  - send: course/day1\n"
 	require.NoError(t, os.WriteFile(file, []byte(v1), 0o644))
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e := flow.New(flow.Config{Pool: pool, ScenariosDir: dir, Logger: quiet, WatchInterval: 20 * time.Millisecond})
+	var logs lockedBuffer
+	e := flow.New(flow.Config{Pool: pool, ScenariosDir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		WatchInterval: 20 * time.Millisecond})
 	require.NoError(t, e.Load(ctx))
 	first := e.Registry().Get("watched")
 	require.NotNil(t, first)
@@ -47,7 +50,9 @@ func TestRegistryWatchesTheFolder(t *testing.T) {
 
 	// A broken edit is refused: the last good version keeps running.
 	require.NoError(t, os.WriteFile(file, []byte(v1+"  - wiat: 1d\n"), 0o644))
-	time.Sleep(200 * time.Millisecond)
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "scenario refused") }, 5*time.Second, 20*time.Millisecond,
+		"the watcher read the broken file")
+	require.Contains(t, logs.String(), `unknown key \"wiat\"`)
 	require.Equal(t, second.Version, e.Registry().Get("watched").Version)
 
 	// Every version is kept, so enrollments on an old one can finish after a restart.
@@ -58,4 +63,22 @@ func TestRegistryWatchesTheFolder(t *testing.T) {
 	old, err := fresh.Registry().Version(ctx, pool, "watched", first.Version)
 	require.NoError(t, err)
 	require.Len(t, old.Steps, 1)
+}
+
+// lockedBuffer is a buffer a logger may write while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
