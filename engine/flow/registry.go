@@ -120,6 +120,12 @@ func (r *Registry) Reload(ctx context.Context) error {
 			opts.HasTemplate = set.Has
 		}
 	}
+	if err != nil && len(r.current) > 0 {
+		// A folder that vanished (a deploy swapping it, say) is not every scenario
+		// deleted: keep running what ran.
+		r.log.Error("scenarios folder missing; the scenarios loaded before stay", "dir", r.dir)
+		return fmt.Errorf("scenarios: %w", err)
+	}
 	var good []*scenario.Scenario
 	var loadErr error
 	if err == nil {
@@ -140,6 +146,24 @@ func (r *Registry) Reload(ctx context.Context) error {
 		}
 	} else if loadErr != nil {
 		r.log.Error("scenarios refused", "error", loadErr)
+	}
+
+	// A refused file that this process has no version of (it started while the file
+	// was broken) runs its last good version, as stored.
+	fallback := map[string]*scenario.Scenario{}
+	for file := range badFiles {
+		var id, version string
+		err := r.pool.QueryRow(ctx, `SELECT scenario_id, version FROM scenario_versions WHERE file = $1
+			ORDER BY loaded_at DESC LIMIT 1`, file).Scan(&id, &version)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("scenarios: %w", err)
+		}
+		if s, err := r.Version(ctx, r.pool, id, version); err == nil {
+			fallback[file] = s
+		}
 	}
 
 	r.mu.Lock()
@@ -164,6 +188,12 @@ func (r *Registry) Reload(ctx context.Context) error {
 			continue
 		}
 		r.log.Warn("scenario file gone: no new leads enter; running enrollments finish", "scenario", id, "file", old.File)
+	}
+	for file, s := range fallback {
+		if next[s.ID] == nil {
+			next[s.ID] = s
+			r.log.Warn("scenario refused; its last good version, as stored, runs", "scenario", s.ID, "version", s.Version, "file", file)
+		}
 	}
 	r.current = next
 	r.stamp = stamp

@@ -59,6 +59,12 @@ func TestRegistryWatchesTheFolder(t *testing.T) {
 	var versions int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM scenario_versions WHERE scenario_id = 'watched'`).Scan(&versions))
 	require.Equal(t, 2, versions)
+	// A process that starts while the file is broken runs its last good version.
+	restarted := flow.New(flow.Config{Pool: pool, ScenariosDir: dir, Logger: quiet})
+	require.Error(t, restarted.Load(ctx))
+	require.NotNil(t, restarted.Registry().Get("watched"))
+	require.Equal(t, second.Version, restarted.Registry().Get("watched").Version)
+
 	fresh := flow.New(flow.Config{Pool: pool, ScenariosDir: t.TempDir(), Logger: quiet})
 	old, err := fresh.Registry().Version(ctx, pool, "watched", first.Version)
 	require.NoError(t, err)
