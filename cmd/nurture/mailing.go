@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	netmail "net/mail"
 	"os"
+	"sync/atomic"
 
 	"github.com/nurture-dev/nurture/engine/mail"
 	"github.com/nurture-dev/nurture/engine/message"
@@ -15,7 +16,9 @@ import (
 
 // mailing is what sending mail needs: templates, the link signer and a transport.
 type mailing struct {
-	templates *message.Set
+	templates atomic.Pointer[message.Set] // swapped by reloadTemplates
+	dir       string
+	log       *slog.Logger
 	signer    *track.Signer
 	mailer    *mail.Mailer
 	smtp      *mail.SMTPSender // nil in outbox mode
@@ -52,7 +55,8 @@ func openMailing(cfg *Config, log *slog.Logger) (*mailing, error) {
 		log.Info("templates loaded", "dir", cfg.TemplatesDir, "count", len(set.Names()))
 	}
 
-	mg := &mailing{templates: set, signer: signer}
+	mg := &mailing{signer: signer, dir: cfg.TemplatesDir, log: log}
+	mg.templates.Store(set)
 	var sender mail.Sender
 	if cfg.SMTPURL == "" {
 		log.Warn("OUTBOX MODE: NURTURE_SMTP_URL is empty, so no mail leaves this machine; messages are kept in the outbox")
@@ -80,10 +84,29 @@ func openMailing(cfg *Config, log *slog.Logger) (*mailing, error) {
 		log.Info("mail goes out through SMTP", "server", mg.smtp.Describe())
 	}
 	mg.mailer = mail.New(mail.Config{
-		BaseURL: cfg.BaseURL, From: cfg.From, Templates: func() *message.Set { return mg.templates },
+		BaseURL: cfg.BaseURL, From: cfg.From, Templates: mg.Templates,
 		Signer: signer, Sender: sender, Logger: log,
 	})
 	return mg, nil
+}
+
+// Templates is the current template set.
+func (mg *mailing) Templates() *message.Set { return mg.templates.Load() }
+
+// reloadTemplates reads the templates folder again. A folder with any problem is
+// refused whole, each problem logged, and the set loaded before stays: a template
+// that scenarios send must not vanish because of a typo.
+func (mg *mailing) reloadTemplates() error {
+	set, err := message.Load(mg.dir)
+	if err != nil {
+		for _, problem := range unjoin(err) {
+			mg.log.Error("templates refused; the set loaded before stays", "problem", problem.Error())
+		}
+		return err
+	}
+	mg.templates.Store(set)
+	mg.log.Info("templates reloaded", "dir", mg.dir, "count", len(set.Names()))
+	return nil
 }
 
 func (mg *mailing) Close() {

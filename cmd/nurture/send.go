@@ -46,7 +46,7 @@ kept in the outbox instead of sent.`)
 		return err
 	}
 	defer mg.Close()
-	if !mg.templates.Has(*template) {
+	if !mg.Templates().Has(*template) {
 		return fmt.Errorf("no template %q in %s (check it with: nurture check %s)", *template, cfg.TemplatesDir, cfg.TemplatesDir)
 	}
 

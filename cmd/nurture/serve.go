@@ -15,7 +15,6 @@ import (
 	"github.com/nurture-dev/nurture/engine/apikey"
 	"github.com/nurture-dev/nurture/engine/flow"
 	"github.com/nurture-dev/nurture/engine/mail"
-	"github.com/nurture-dev/nurture/engine/message"
 	"github.com/nurture-dev/nurture/engine/queue"
 	"github.com/nurture-dev/nurture/web"
 )
@@ -65,12 +64,12 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 
 	working := queue.Works(cfg.Role)
-	// SIGHUP reloads the scenarios (a web-only process has none to reload).
+	// SIGHUP reloads the templates and the scenarios (a web-only process runs none).
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	engine := flow.New(flow.Config{Pool: db.Pool, Mailer: mg.mailer, ScenariosDir: cfg.ScenariosDir,
-		Templates: func() *message.Set { return mg.templates }, Settle: cfg.ClickSettle, Logger: log})
+		Templates: mg.Templates, Settle: cfg.ClickSettle, Logger: log})
 	workers := queue.NewWorkers()
 	river.AddWorker(workers, &mail.SendWorker{Mailer: mg.mailer, Pool: db.Pool})
 	engine.AddWorkers(workers)
@@ -99,8 +98,9 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 				case <-engineCtx.Done():
 					return
 				case <-hup:
-					log.Info("SIGHUP: reloading scenarios", "dir", cfg.ScenariosDir)
-					_ = engine.Load(engineCtx) // problems are logged
+					log.Info("SIGHUP: reloading templates and scenarios", "templates", cfg.TemplatesDir, "scenarios", cfg.ScenariosDir)
+					_ = mg.reloadTemplates() // problems are logged
+					_ = engine.Load(engineCtx)
 				}
 			}
 		}()
