@@ -248,9 +248,15 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, en *enrollment, sc *scena
 			}
 		}
 		if len(u.RemoveTags) > 0 {
-			if _, err := tx.Exec(ctx, `UPDATE leads SET tags = ARRAY(SELECT t FROM unnest(tags) t WHERE NOT t = ANY($2)),
-				updated_at = now() WHERE id = $1 AND tags && $2`, l.ID, u.RemoveTags); err != nil {
+			tag, err := tx.Exec(ctx, `UPDATE leads SET tags = ARRAY(SELECT t FROM unnest(tags) t WHERE NOT t = ANY($2)),
+				updated_at = now() WHERE id = $1 AND tags && $2`, l.ID, u.RemoveTags)
+			if err != nil {
 				return err
+			}
+			if tag.RowsAffected() > 0 { // as every change of a lead, on its timeline
+				if err := lead.AppendEvent(ctx, tx, l.ID, lead.TypeLeadUpdated, map[string]any{"via": by, "changed": []string{"tags"}}); err != nil {
+					return err
+				}
 			}
 		}
 		if u.Points != 0 {
