@@ -349,6 +349,29 @@ steps:
 		require.Len(t, b.enrollments(t, leadID), 1)
 	})
 
+	t.Run("ReenrollDecidesWhetherAFinishedLeadEntersAgain", func(t *testing.T) {
+		t.Parallel()
+		for policy, want := range map[string]int{"never": 1, "always": 2, "after 1d": 1} {
+			b := setup(t, map[string]string{"again.yaml": `
+trigger: { event: form_submitted, if: event.form == "again" }
+reenroll: ` + policy + `
+steps:
+  - id: day1
+    send: course/day1
+`})
+			leadID := b.submit(t, "again@example.com", "again")
+			b.ended(t, leadID, 10*time.Second)
+			b.submit(t, "again@example.com", "again")
+			b.submit(t, "again@example.com", "something-else") // a later event, dispatched after the second
+			require.Eventually(t, func() bool {
+				var left int
+				require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT count(*) FROM event_queue`).Scan(&left))
+				return left == 0
+			}, 10*time.Second, 20*time.Millisecond)
+			require.Len(t, b.enrollments(t, leadID), want, "reenroll: %s", policy)
+		}
+	})
+
 	t.Run("AnEditedScenarioDoesNotDisturbRunningEnrollments", func(t *testing.T) {
 		t.Parallel()
 		const v1 = `
