@@ -87,9 +87,14 @@ func TestScenarioEndToEnd(t *testing.T) {
 	link := e2eLinkRE.FindStringSubmatch(html)
 	require.NotNil(t, link, html)
 	// A click seconds after delivery is what link scanners do: make the message an
-	// older one, as a reader's click would find it.
-	_, err = db.Exec(context.Background(), `UPDATE messages SET sent_at = sent_at - interval '1 minute'`)
-	require.NoError(t, err)
+	// older one, as a reader's click would find it. The sink has the mail a moment
+	// before its sent_at commits, so wait for that first.
+	require.Eventually(t, func() bool {
+		tag, err := db.Exec(context.Background(), `UPDATE messages SET sent_at = sent_at - interval '1 minute'
+			WHERE sent_at IS NOT NULL AND lead_id = (SELECT id FROM leads WHERE email = 'clicker@example.co.jp')`)
+		require.NoError(t, err)
+		return tag.RowsAffected() == 1
+	}, 5*time.Second, 5*time.Millisecond, "the first mail's sent_at was recorded")
 
 	clickedAt := time.Now()
 	req, err := http.NewRequest(http.MethodGet, strings.Replace(link[1], "http://nurture.test", srv.URL, 1), nil)
