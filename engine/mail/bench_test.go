@@ -116,9 +116,11 @@ func sendPath(b *testing.B, ctx context.Context, sink *mailtest.Server, cfg mail
 		b.Fatal(err)
 	}
 
+	// Leads with different names, and some with none (the template's fallback).
+	names := []string{"山田", "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", ""}
 	inputs := make([]lead.Input, benchMessages)
 	for i := range inputs {
-		last := "山田"
+		last := names[i%len(names)]
 		inputs[i] = lead.Input{Email: fmt.Sprintf("lead%d@example.com", i), LastName: &last}
 	}
 	out, err := lead.Upsert(ctx, pool, "bench", inputs)

@@ -13,14 +13,22 @@ import (
 type finished struct {
 	html  string
 	text  string
+	ops   []textOp // the text part before it is laid out
 	links []Link
+	// cutNames says which link names came from the link's text, to be cut to 60
+	// characters (only with fullNames).
+	cutNames []bool
+	root     *html.Node
 }
 
 // finish makes the HTML a layout rendered into the message that is sent: it says
 // it is Japanese in UTF-8, its CSS is inlined, unsafe URLs are neutralised, links
 // are listed and rewritten, the text part is made from it, and the honeypot and the
 // pixel are added.
-func finish(src string, d Data) (*finished, error) {
+//
+// The render cache finishes documents whose values are still placeholders: with
+// fullNames it leaves link names untruncated, to be cut once the values are in.
+func finish(src string, d Data, fullNames bool) (*finished, error) {
 	root, err := html.Parse(strings.NewReader(src))
 	if err != nil {
 		return nil, fmt.Errorf("parse html: %w", err)
@@ -39,8 +47,8 @@ func finish(src string, d Data) (*finished, error) {
 		return nil, err
 	}
 	neutraliseURLs(root)
-	links := rewriteLinks(body, d)
-	text := plainText(body)
+	links, cutNames := rewriteLinks(body, d, fullNames)
+	ops := textOps(body)
 	if t := d.Tracking; t != nil {
 		if t.HoneypotURL != "" {
 			// Hidden three ways (the wrapper, the link, no text), out of the tab
@@ -57,7 +65,11 @@ func finish(src string, d Data) (*finished, error) {
 	if err := html.Render(&b, root); err != nil {
 		return nil, fmt.Errorf("render html: %w", err)
 	}
-	return &finished{html: b.String(), text: text, links: links}, nil
+	f := &finished{html: b.String(), ops: ops, links: links, cutNames: cutNames, root: root}
+	if !fullNames {
+		f.text = layoutText(ops, nil)
+	}
+	return f, nil
 }
 
 // ensureCharset makes the document declare UTF-8, the only charset nurture sends.
@@ -122,8 +134,14 @@ func urlScheme(u string) string {
 
 // rewriteLinks lists the trackable links under body and, with tracking, points them
 // at their tracked URLs. It removes the data-name and data-notrack attributes.
-func rewriteLinks(body *html.Node, d Data) []Link {
-	var links []Link
+// With fullNames, names made from a link's text are left whole, and cut says which.
+func rewriteLinks(body *html.Node, d Data, fullNames bool) (links []Link, cut []bool) {
+	shorten := func(s string) string {
+		if fullNames {
+			return s
+		}
+		return truncate(s, 60)
+	}
 	walk(body, func(n *html.Node) bool {
 		notrack := hasAttr(n, "data-notrack")
 		name := strings.TrimSpace(getAttr(n, "data-name"))
@@ -141,22 +159,24 @@ func rewriteLinks(body *html.Node, d Data) []Link {
 		case d.UnsubscribeURL != "" && u == d.UnsubscribeURL:
 			return true
 		}
+		fromText := name == ""
 		if name == "" {
-			name = truncate(collapseSpace(textContent(n)), 60)
+			name = shorten(collapseSpace(textContent(n)))
 		}
 		if name == "" {
 			if img := findElement(n, atom.Img); img != nil {
-				name = truncate(collapseSpace(getAttr(img, "alt")), 60)
+				name = shorten(collapseSpace(getAttr(img, "alt")))
 			}
 		}
 		i := len(links)
 		links = append(links, Link{Index: i, URL: u, Name: name})
+		cut = append(cut, fromText)
 		if d.Tracking != nil && d.Tracking.Link != nil {
 			setAttr(n, "href", d.Tracking.Link(i, u, name))
 		}
 		return true
 	})
-	return links
+	return links, cut
 }
 
 func truncate(s string, n int) string {

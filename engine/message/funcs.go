@@ -146,11 +146,31 @@ func addToActions(trees []*parse.Tree, fn string) {
 		if t == nil || t.Root == nil {
 			continue
 		}
-		addToList(t, t.Root, fn)
+		addToList(t, t.Root, fn, func(pos parse.Pos) parse.Node { return parse.NewIdentifier(fn).SetTree(t).SetPos(pos) })
 	}
 }
 
-func addToList(t *parse.Tree, l *parse.ListNode, fn string) {
+// addSlotToActions appends the data's method $.Slot to the pipeline of every action
+// of t that prints, for the render cache (cache.go). In an HTML template the
+// actions that end in html or urlquery are left alone, as addToActions leaves them.
+func addSlotToActions(trees []*parse.Tree, html bool) {
+	fn := markdownFunc
+	if html {
+		fn = valueFunc
+	}
+	for _, t := range trees {
+		if t == nil || t.Root == nil {
+			continue
+		}
+		addToList(t, t.Root, fn, func(pos parse.Pos) parse.Node {
+			return &parse.VariableNode{NodeType: parse.NodeVariable, Pos: pos, Ident: []string{"$", "Slot"}}
+		})
+	}
+}
+
+// addToList appends the command made by arg to the printing actions of l; fn names
+// the kind of template, as addToActions has it.
+func addToList(t *parse.Tree, l *parse.ListNode, fn string, arg func(parse.Pos) parse.Node) {
 	if l == nil {
 		return
 	}
@@ -171,19 +191,19 @@ func addToList(t *parse.Tree, l *parse.ListNode, fn string) {
 			p.Cmds = append(p.Cmds, &parse.CommandNode{
 				NodeType: parse.NodeCommand,
 				Pos:      n.Pos,
-				Args:     []parse.Node{parse.NewIdentifier(fn).SetTree(t).SetPos(n.Pos)},
+				Args:     []parse.Node{arg(n.Pos)},
 			})
 		case *parse.IfNode:
-			addToList(t, n.List, fn)
-			addToList(t, n.ElseList, fn)
+			addToList(t, n.List, fn, arg)
+			addToList(t, n.ElseList, fn, arg)
 		case *parse.RangeNode:
-			addToList(t, n.List, fn)
-			addToList(t, n.ElseList, fn)
+			addToList(t, n.List, fn, arg)
+			addToList(t, n.ElseList, fn, arg)
 		case *parse.WithNode:
-			addToList(t, n.List, fn)
-			addToList(t, n.ElseList, fn)
+			addToList(t, n.List, fn, arg)
+			addToList(t, n.ElseList, fn, arg)
 		case *parse.ListNode:
-			addToList(t, n, fn)
+			addToList(t, n, fn, arg)
 		}
 	}
 }

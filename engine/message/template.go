@@ -28,6 +28,11 @@ type template struct {
 	markdown   *texttemplate.Template // a Markdown body, or
 	html       *htmltemplate.Template // an HTML body
 	layout     *layout
+
+	// The body again, its printing actions ending in $.Slot, for the render cache.
+	slotMarkdown *texttemplate.Template
+	slotHTML     *htmltemplate.Template
+	cache        renderCache
 }
 
 // layout is the HTML document a body is rendered into.
@@ -35,6 +40,7 @@ type layout struct {
 	name, file string
 	src        string
 	tmpl       *htmltemplate.Template
+	slotTmpl   *htmltemplate.Template // for the render cache
 }
 
 // view is what a subject, preheader or body template sees. It has no func fields
@@ -90,7 +96,9 @@ func parseLayout(file, name, src string) (*layout, error) {
 		return nil, &Error{File: file, Line: 1, Msg: "the layout never shows the message: it needs {{.Body}}"}
 	}
 	addToActions(htmlTrees(tmpl), valueFunc)
-	l := &layout{name: name, file: file, src: src, tmpl: tmpl}
+	slotTmpl := htmltemplate.Must(htmltemplate.New("layout").Option("missingkey=zero").Funcs(htmlFuncs()).Parse(src))
+	addSlotToActions(htmlTrees(slotTmpl), true)
+	l := &layout{name: name, file: file, src: src, tmpl: tmpl, slotTmpl: slotTmpl}
 	if err := checkStyles(file, src, 1); err != nil {
 		return nil, err
 	}
@@ -109,7 +117,7 @@ func parseLayout(file, name, src string) (*layout, error) {
 		if !strings.Contains(out, marker) {
 			return nil, &Error{File: file, Line: 1, Msg: "the layout does not show {{.Body}} for every lead"}
 		}
-		if _, err := finish(out, Data{Lead: sample, UnsubscribeURL: sampleUnsubscribeURL, Tracking: sampleTracking()}); err != nil {
+		if _, err := finish(out, Data{Lead: sample, UnsubscribeURL: sampleUnsubscribeURL, Tracking: sampleTracking()}, false); err != nil {
 			return nil, &Error{File: file, Msg: err.Error()}
 		}
 	}
@@ -163,11 +171,15 @@ func parseTemplate(file, name, src string, layouts map[string]*layout, badLayout
 		t.markdown, err = texttemplate.New("body").Option("missingkey=zero").Funcs(textFuncs()).Parse(fm.body)
 		if err == nil {
 			addToActions(textTrees(t.markdown), markdownFunc)
+			t.slotMarkdown = texttemplate.Must(texttemplate.New("body").Option("missingkey=zero").Funcs(textFuncs()).Parse(fm.body))
+			addSlotToActions(textTrees(t.slotMarkdown), false)
 		}
 	default:
 		t.html, err = htmltemplate.New("body").Option("missingkey=zero").Funcs(htmlFuncs()).Parse(fm.body)
 		if err == nil {
 			addToActions(htmlTrees(t.html), valueFunc)
+			t.slotHTML = htmltemplate.Must(htmltemplate.New("body").Option("missingkey=zero").Funcs(htmlFuncs()).Parse(fm.body))
+			addSlotToActions(htmlTrees(t.slotHTML), true)
 		}
 	}
 	if err != nil {
@@ -183,7 +195,7 @@ func parseTemplate(file, name, src string, layouts map[string]*layout, badLayout
 	// unknown field or a function given the wrong type is found now, not when a
 	// scenario sends.
 	for i, sample := range sampleLeads() {
-		r, err := t.render(Data{Lead: sample, UnsubscribeURL: sampleUnsubscribeURL, Tracking: sampleTracking()})
+		r, err := t.renderFull(Data{Lead: sample, UnsubscribeURL: sampleUnsubscribeURL, Tracking: sampleTracking()})
 		if err != nil {
 			return nil, err
 		}
@@ -212,8 +224,16 @@ func (t *template) execText(tmpl *texttemplate.Template, f field, v view) (strin
 	return oneLine(b.String()), nil
 }
 
-// render renders the template for d.
+// render renders the template for d, from the render cache when it can.
 func (t *template) render(d Data) (*Rendered, error) {
+	if r, ok := t.renderCached(d); ok {
+		return r, nil
+	}
+	return t.renderFull(d)
+}
+
+// renderFull renders the template for d.
+func (t *template) renderFull(d Data) (*Rendered, error) {
 	l := d.Lead
 	if l == nil {
 		l = &lead.Lead{}
@@ -253,7 +273,7 @@ func (t *template) render(d Data) (*Rendered, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := finish(doc, d)
+	out, err := finish(doc, d, false)
 	if err != nil {
 		return nil, err
 	}

@@ -24,23 +24,51 @@ const segmentBreak = '\x00'
 // plainText makes the text part of a message from its HTML body: headings,
 // paragraphs, lists and quotes as a reader of plain text expects them, links as
 // "text (url)", hidden elements and images left out.
-func plainText(body *html.Node) string {
+func plainText(body *html.Node) string { return layoutText(textOps(body), nil) }
+
+// textOps reads the text part out of an HTML body as a list of paragraphs and the
+// changes of state between them, for layoutText to wrap. The render cache keeps
+// them, to wrap again once a message's values are in.
+func textOps(body *html.Node) []textOp {
 	w := &textWriter{}
 	w.children(body)
 	w.flush()
-	return strings.TrimRight(w.out.String(), "\n") + "\n"
+	return w.ops
 }
 
+// A textOp is a paragraph of the text part, or a change of the state paragraphs
+// are written in.
+type textOp struct {
+	kind   textOpKind
+	text   string // a paragraph as collected, or the first-line prefix opFirst sets
+	pre    bool   // a paragraph of <pre>: kept as it is, not wrapped
+	indent string // the prefix of every line of the paragraph
+
+	// For the render cache: whether text holds values or URLs still to fill in,
+	// and else the paragraph's lines, wrapped once.
+	dynamic bool
+	lines   []string
+}
+
+type textOpKind uint8
+
+const (
+	opParagraph textOpKind = iota
+	opFirst                // the prefix of the next paragraph's first line (a list bullet)
+	opBlank                // a blank line is due before the next paragraph
+)
+
 type textWriter struct {
-	out     strings.Builder
+	ops     []textOp
 	inline  strings.Builder // the paragraph being collected
 	pre     int             // depth of <pre>
 	indent  string          // the prefix of every line of the paragraph
-	first   string          // the prefix of its first line, when that differs (a list bullet)
-	blank   bool            // a blank line is due before the next paragraph
 	flushes int
 	lists   int
 }
+
+// setFirst makes s the prefix of the first line of the next paragraph written.
+func (w *textWriter) setFirst(s string) { w.ops = append(w.ops, textOp{kind: opFirst, text: s}) }
 
 func (w *textWriter) children(n *html.Node) {
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
@@ -190,11 +218,12 @@ func (w *textWriter) list(n *html.Node) {
 		}
 		w.flush()
 		old := w.indent
-		w.first = old + bullet
+		w.setFirst(old + bullet)
 		w.indent = old + strings.Repeat(" ", stringWidth(bullet))
 		w.children(c)
 		w.flush()
-		w.indent, w.first = old, ""
+		w.indent = old
+		w.setFirst("")
 	}
 	w.lists--
 	w.block(!nested)
@@ -243,44 +272,80 @@ func (w *textWriter) link(n *html.Node) {
 func (w *textWriter) block(blank bool) {
 	w.flush()
 	if blank {
-		w.blank = true
+		w.ops = append(w.ops, textOp{kind: opBlank})
 	}
 }
 
-// flush writes the paragraph collected so far, wrapped.
+// flush ends the paragraph collected so far.
 func (w *textWriter) flush() {
 	text := w.inline.String()
 	w.inline.Reset()
-	var lines []string
-	if w.pre > 0 {
-		lines = strings.Split(strings.TrimSuffix(strings.TrimPrefix(text, "\n"), "\n"), "\n")
-		if strings.TrimSpace(text) == "" {
-			lines = nil
-		}
-	} else {
-		max := max(textWidth-stringWidth(w.indent), 20)
-		for _, l := range strings.Split(normalizeSpace(text), "\n") {
-			if l = strings.Trim(l, " "); l != "" {
-				lines = append(lines, wrap(l, max)...)
-			}
-		}
-	}
-	if len(lines) == 0 {
-		return
+	pre := w.pre > 0
+	if pre && strings.TrimSpace(text) == "" || !pre && strings.Trim(text, " \n"+string(segmentBreak)) == "" {
+		return // no lines: writes nothing and changes no state
 	}
 	w.flushes++
-	if w.blank && w.out.Len() > 0 {
-		w.out.WriteByte('\n')
-	}
-	w.blank = false
-	for i, l := range lines {
-		prefix := w.indent
-		if i == 0 && w.first != "" {
-			prefix, w.first = w.first, ""
+	w.ops = append(w.ops, textOp{kind: opParagraph, text: text, pre: pre, indent: w.indent})
+}
+
+// paragraphLines are the lines of a paragraph, wrapped to fit after indent.
+func paragraphLines(text string, pre bool, indent string) []string {
+	if pre {
+		if strings.TrimSpace(text) == "" {
+			return nil
 		}
-		w.out.WriteString(strings.TrimRight(prefix+l, " "))
-		w.out.WriteByte('\n')
+		return strings.Split(strings.TrimSuffix(strings.TrimPrefix(text, "\n"), "\n"), "\n")
 	}
+	var lines []string
+	max := max(textWidth-stringWidth(indent), 20)
+	for _, l := range strings.Split(normalizeSpace(text), "\n") {
+		if l = strings.Trim(l, " "); l != "" {
+			lines = append(lines, wrap(l, max)...)
+		}
+	}
+	return lines
+}
+
+// layoutText writes the text part: each paragraph wrapped and prefixed, blank lines
+// where they are due. fill, when not nil, fills in the paragraphs marked dynamic;
+// the others use their lines wrapped beforehand.
+func layoutText(ops []textOp, fill func(string) string) string {
+	var out strings.Builder
+	first, blank := "", false
+	for i := range ops {
+		op := &ops[i]
+		switch op.kind {
+		case opFirst:
+			first = op.text
+			continue
+		case opBlank:
+			blank = true
+			continue
+		}
+		lines := op.lines
+		switch {
+		case fill != nil && op.dynamic:
+			lines = paragraphLines(fill(op.text), op.pre, op.indent)
+		case fill == nil:
+			lines = paragraphLines(op.text, op.pre, op.indent)
+		}
+		if len(lines) == 0 {
+			continue
+		}
+		if blank && out.Len() > 0 {
+			out.WriteByte('\n')
+		}
+		blank = false
+		for i, l := range lines {
+			prefix := op.indent
+			if i == 0 && first != "" {
+				prefix, first = first, ""
+			}
+			out.WriteString(strings.TrimRight(prefix+l, " "))
+			out.WriteByte('\n')
+		}
+	}
+	return strings.TrimRight(out.String(), "\n") + "\n"
 }
 
 // collapseHTMLSpace makes each run of HTML white space one space, or one
