@@ -23,7 +23,7 @@ import (
 )
 
 // benchMessages is how many messages each side of BenchmarkSend sends.
-const benchMessages = 3000
+const benchMessages = 10000
 
 // BenchmarkSend sends messages through the whole send path (a message row and a River
 // job each, rendering with tracking, suppression checks, pooled SMTP, the outcome
@@ -111,7 +111,7 @@ func sendPath(b *testing.B, ctx context.Context, sink *mailtest.Server, cfg mail
 		Templates: func() *message.Set { return set }, Signer: signer, Sender: sender, Logger: quiet})
 	workers := queue.NewWorkers()
 	river.AddWorker(workers, &mail.SendWorker{Mailer: mailer, Pool: pool})
-	client, err := queue.New(pool, workers, queue.Config{Logger: quiet, SendWorkers: 32})
+	client, err := queue.New(pool, workers, queue.Config{Logger: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}

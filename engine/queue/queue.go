@@ -39,7 +39,10 @@ type Config struct {
 	Role string
 	// StepWorkers is how many step jobs run at once. Defaults to 50.
 	StepWorkers int
-	// SendWorkers is how many send jobs run at once. Defaults to 20.
+	// SendWorkers is how many send jobs run at once. Defaults to 100: a send job
+	// spends most of its time waiting (for the database, then for one of the SMTP
+	// connections), and River hands out jobs in batches after a cooldown, so the
+	// connections stay busy only with many more jobs than connections.
 	SendWorkers int
 	// Logger receives River's logs. Defaults to slog.Default().
 	Logger *slog.Logger
@@ -96,7 +99,7 @@ func New(pool *pgxpool.Pool, workers *river.Workers, cfg Config) (*Client, error
 		cfg.StepWorkers = 50
 	}
 	if cfg.SendWorkers <= 0 {
-		cfg.SendWorkers = 20
+		cfg.SendWorkers = 100
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
