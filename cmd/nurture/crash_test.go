@@ -16,6 +16,7 @@ import (
 	"github.com/nurture-dev/nurture/engine/dbtest"
 	"github.com/nurture-dev/nurture/engine/lead"
 	"github.com/nurture-dev/nurture/engine/mail/mailtest"
+	"github.com/nurture-dev/nurture/engine/queue"
 )
 
 const crashScenario = `
@@ -176,5 +177,5 @@ func TestServeKilledMidScenarioFinishesEveryEnrollmentOnce(t *testing.T) {
 	// At most those: a COMMIT the killed process had sent may still land after the
 	// query above, so a message counted in flight need not go out again.
 	require.LessOrEqual(t, dups, inFlight, "only messages caught between 250 and commit go out twice")
-	require.LessOrEqual(t, dups, 20, "no more than the send workers in flight")
+	require.LessOrEqual(t, dups, queue.DefaultSendWorkers, "no more than the send workers in flight")
 }

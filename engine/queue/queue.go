@@ -33,13 +33,16 @@ const (
 	RoleWorker = "worker"
 )
 
+// DefaultSendWorkers is how many send jobs a process runs at once unless told.
+const DefaultSendWorkers = 100
+
 // Config is how a process uses the queue.
 type Config struct {
 	// Role is RoleAll, RoleWeb or RoleWorker. Defaults to RoleAll.
 	Role string
 	// StepWorkers is how many step jobs run at once. Defaults to 50.
 	StepWorkers int
-	// SendWorkers is how many send jobs run at once. Defaults to 100: a send job
+	// SendWorkers is how many send jobs run at once. Defaults to DefaultSendWorkers: a send job
 	// spends most of its time waiting (for the database, then for one of the SMTP
 	// connections), and River hands out jobs in batches after a cooldown, so the
 	// connections stay busy only with many more jobs than connections.
@@ -99,7 +102,7 @@ func New(pool *pgxpool.Pool, workers *river.Workers, cfg Config) (*Client, error
 		cfg.StepWorkers = 50
 	}
 	if cfg.SendWorkers <= 0 {
-		cfg.SendWorkers = 100
+		cfg.SendWorkers = DefaultSendWorkers
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
