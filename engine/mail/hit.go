@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -70,86 +71,100 @@ type sentMessage struct {
 // first human open and click. The messages' rows are locked, so the hits of one
 // message are always judged together with all the others. A hit for an unknown
 // message or link gets ErrUnknownMessage and records nothing.
-func (m *Mailer) recordBatch(ctx context.Context, pool *pgxpool.Pool, reqs []*hitRequest) error {
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		msgs, err := lockMessages(ctx, tx, reqs)
+//
+// The transaction takes two round trips, pipelined: one locks the messages and reads
+// their recent hits, the other writes the events and commits. Round trips, not the
+// statements, are most of what a batch costs.
+func (m *Mailer) recordBatch(ctx context.Context, pool *pgxpool.Pool, reqs []*hitRequest) (err error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	defer func() {
 		if err != nil {
-			return err
+			// Leave the connection usable; a failed rollback closes it on release.
+			_, _ = conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`)
 		}
-		var events []hitEvent
-		var rejudged []pastHit
-		var recount []int64 // messages whose earlier hits were judged anew
-		var humanOpens, humanClicks []humanHit
-		for id, sm := range msgs {
-			hits := make([]track.Hit, 0, len(sm.earlier)+len(sm.reqs))
-			for _, e := range sm.earlier {
-				hits = append(hits, e.hit)
-			}
-			for _, r := range sm.reqs {
-				hits = append(hits, r.hit)
-			}
-			judged := m.classifier.Judge(sm.sentAt, hits)
-			for i, e := range sm.earlier {
-				if judged[i].Verdict != e.verdict {
-					e.verdict, e.reasons = judged[i].Verdict, judged[i].Reasons
-					rejudged = append(rejudged, e)
-					if !slices.Contains(recount, id) {
-						recount = append(recount, id)
-					}
-				}
-			}
-			for i, r := range sm.reqs {
-				r.res.Judgement = judged[len(sm.earlier)+i]
-				events = append(events, newHitEvent(r, sm))
-				if r.res.Judgement.Verdict != track.Human {
-					continue
-				}
-				switch r.tok.Kind {
-				case track.Open:
-					humanOpens = append(humanOpens, humanHit{id, r.hit.At})
-				case track.Click:
-					humanClicks = append(humanClicks, humanHit{id, r.hit.At})
+	}()
+	msgs, err := lockMessages(ctx, conn.Conn(), reqs)
+	if err != nil {
+		return err
+	}
+	var events []hitEvent
+	var rejudged []pastHit
+	var recount []int64 // messages whose earlier hits were judged anew
+	var humanOpens, humanClicks []humanHit
+	for id, sm := range msgs {
+		hits := make([]track.Hit, 0, len(sm.earlier)+len(sm.reqs))
+		for _, e := range sm.earlier {
+			hits = append(hits, e.hit)
+		}
+		for _, r := range sm.reqs {
+			hits = append(hits, r.hit)
+		}
+		judged := m.classifier.Judge(sm.sentAt, hits)
+		for i, e := range sm.earlier {
+			if judged[i].Verdict != e.verdict {
+				e.verdict, e.reasons = judged[i].Verdict, judged[i].Reasons
+				rejudged = append(rejudged, e)
+				if !slices.Contains(recount, id) {
+					recount = append(recount, id)
 				}
 			}
 		}
-		if err := insertHitEvents(ctx, tx, events); err != nil {
-			return err
-		}
-		for _, e := range rejudged {
-			if _, err := tx.Exec(ctx, `UPDATE events SET properties = properties ||
-				jsonb_build_object('verdict', $2::text, 'reasons', $3::jsonb, 'rejudged_at', now()) WHERE id = $1`,
-				e.eventID, string(e.verdict), reasonsJSON(e.reasons)); err != nil {
-				return err
-			}
-		}
-		for _, h := range []struct {
-			column string
-			hits   []humanHit
-		}{{"first_open_at", humanOpens}, {"first_click_at", humanClicks}} {
-			if len(h.hits) == 0 {
+		for i, r := range sm.reqs {
+			r.res.Judgement = judged[len(sm.earlier)+i]
+			events = append(events, newHitEvent(r, sm))
+			if r.res.Judgement.Verdict != track.Human {
 				continue
 			}
-			ids, ats := make([]int64, len(h.hits)), make([]time.Time, len(h.hits))
-			for i, x := range h.hits {
-				ids[i], ats[i] = x.messageID, x.at
-			}
-			if _, err := tx.Exec(ctx, `UPDATE messages m SET `+h.column+` = least(m.`+h.column+`, x.at)
-				FROM (SELECT id, min(at) AS at FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, at) GROUP BY id) x
-				WHERE m.id = x.id AND (m.`+h.column+` IS NULL OR m.`+h.column+` > x.at)`, ids, ats); err != nil {
-				return err
+			switch r.tok.Kind {
+			case track.Open:
+				humanOpens = append(humanOpens, humanHit{id, r.hit.At})
+			case track.Click:
+				humanClicks = append(humanClicks, humanHit{id, r.hit.At})
 			}
 		}
-		if len(recount) > 0 {
-			// A verdict changed: work the first human open and click out again.
-			_, err = tx.Exec(ctx, `UPDATE messages m SET
-				first_open_at = (SELECT min(occurred_at) FROM events WHERE lead_id = m.lead_id AND type = 'email_opened'
-					AND properties->>'message_id' = m.id::text AND properties->>'verdict' = 'human'),
-				first_click_at = (SELECT min(occurred_at) FROM events WHERE lead_id = m.lead_id AND type = 'email_clicked'
-					AND properties->>'message_id' = m.id::text AND properties->>'verdict' = 'human')
-				WHERE id = ANY($1)`, recount)
-		}
+	}
+	b := &pgx.Batch{}
+	if err := queueHitEvents(b, events); err != nil {
 		return err
-	})
+	}
+	for _, e := range rejudged {
+		b.Queue(`UPDATE events SET properties = properties ||
+			jsonb_build_object('verdict', $2::text, 'reasons', $3::jsonb, 'rejudged_at', now()) WHERE id = $1`,
+			e.eventID, string(e.verdict), reasonsJSON(e.reasons))
+	}
+	for _, h := range []struct {
+		column string
+		hits   []humanHit
+	}{{"first_open_at", humanOpens}, {"first_click_at", humanClicks}} {
+		if len(h.hits) == 0 {
+			continue
+		}
+		ids, ats := make([]int64, len(h.hits)), make([]time.Time, len(h.hits))
+		for i, x := range h.hits {
+			ids[i], ats[i] = x.messageID, x.at
+		}
+		b.Queue(`UPDATE messages m SET `+h.column+` = least(m.`+h.column+`, x.at)
+			FROM (SELECT id, min(at) AS at FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, at) GROUP BY id) x
+			WHERE m.id = x.id AND (m.`+h.column+` IS NULL OR m.`+h.column+` > x.at)`, ids, ats)
+	}
+	if len(recount) > 0 {
+		// A verdict changed: work the first human open and click out again.
+		b.Queue(`UPDATE messages m SET
+			first_open_at = (SELECT min(occurred_at) FROM events WHERE lead_id = m.lead_id AND type = 'email_opened'
+				AND properties->>'message_id' = m.id::text AND properties->>'verdict' = 'human'),
+			first_click_at = (SELECT min(occurred_at) FROM events WHERE lead_id = m.lead_id AND type = 'email_clicked'
+				AND properties->>'message_id' = m.id::text AND properties->>'verdict' = 'human')
+			WHERE id = ANY($1)`, recount)
+	}
+	b.Queue(`COMMIT`)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("record hits: %w", err)
+	}
+	return nil
 }
 
 // humanHit is a human open or click of a message.
@@ -158,18 +173,42 @@ type humanHit struct {
 	at        time.Time
 }
 
-// lockMessages locks the sent messages the hits are for, in ID order so that
-// concurrent batches cannot deadlock, and reads their recent hits. Requests for
-// unknown messages or links are answered with ErrUnknownMessage and left out.
-func lockMessages(ctx context.Context, tx pgx.Tx, reqs []*hitRequest) (map[int64]*sentMessage, error) {
+// lockMessages begins the transaction, locks the sent messages the hits are for, in
+// ID order so that concurrent batches cannot deadlock, and reads their recent hits,
+// in one round trip. Requests for unknown messages or links are answered with
+// ErrUnknownMessage and left out.
+func lockMessages(ctx context.Context, conn *pgx.Conn, reqs []*hitRequest) (map[int64]*sentMessage, error) {
 	ids := make([]int64, 0, len(reqs))
+	msgIDs := make([]string, 0, len(reqs))
+	var since time.Time
 	for _, r := range reqs {
 		ids = append(ids, r.tok.MessageID)
+		msgIDs = append(msgIDs, strconv.FormatInt(r.tok.MessageID, 10))
+		if t := r.hit.At.Add(-burstLookback); since.IsZero() || t.Before(since) {
+			since = t
+		}
 	}
+	// New opens change no earlier verdict (only honeypot hits and click bursts do),
+	// and what they are judged by of the past is a honeypot hit: a batch of opens
+	// alone need read no more than those, nor the messages' links.
+	opensOnly := !slices.ContainsFunc(reqs, func(r *hitRequest) bool { return r.tok.Kind != track.Open })
+
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
 	// A message is trackable once rendered: a scanner may fetch its links between the
 	// SMTP server's 250 and our recording of it.
-	rows, err := tx.Query(ctx, `SELECT id, lead_id, coalesce(sent_at, now()), links FROM messages
-		WHERE id = ANY($1) AND attempts > 0 ORDER BY id FOR UPDATE`, ids)
+	b.Queue(`SELECT id, lead_id, coalesce(sent_at, now()), CASE WHEN $2 THEN NULL ELSE links END FROM messages
+		WHERE id = ANY($1) AND attempts > 0 ORDER BY id FOR UPDATE`, ids, opensOnly)
+	b.Queue(`SELECT id, type, occurred_at, properties FROM events
+		WHERE lead_id = ANY(ARRAY(SELECT lead_id FROM messages WHERE id = ANY($1))) AND type IN ('email_opened', 'email_clicked')
+		AND occurred_at >= $3 AND properties->>'message_id' = ANY($2) AND (NOT $4 OR properties ? 'honeypot')
+		ORDER BY occurred_at, id`, ids, msgIDs, since, opensOnly)
+	br := conn.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
 	if err != nil {
 		return nil, err
 	}
@@ -179,8 +218,10 @@ func lockMessages(ctx context.Context, tx pgx.Tx, reqs []*hitRequest) (map[int64
 	var linksRaw []byte
 	_, err = pgx.ForEachRow(rows, []any{&id, &leadID, &sentAt, &linksRaw}, func() error {
 		sm := &sentMessage{leadID: leadID, sentAt: sentAt}
-		if err := json.Unmarshal(linksRaw, &sm.links); err != nil {
-			return fmt.Errorf("message %d: links: %w", id, err)
+		if linksRaw != nil {
+			if err := json.Unmarshal(linksRaw, &sm.links); err != nil {
+				return fmt.Errorf("message %d: links: %w", id, err)
+			}
 		}
 		msgs[id] = sm
 		return nil
@@ -188,44 +229,7 @@ func lockMessages(ctx context.Context, tx pgx.Tx, reqs []*hitRequest) (map[int64
 	if err != nil {
 		return nil, err
 	}
-	var since time.Time
-	for _, r := range reqs {
-		sm, ok := msgs[r.tok.MessageID]
-		if ok && r.tok.Kind == track.Click && !slices.ContainsFunc(sm.links, func(l storedLink) bool { return l.Index == r.tok.Link }) {
-			ok = false
-		}
-		if !ok {
-			r.err = ErrUnknownMessage
-			continue
-		}
-		r.hit.Kind, r.hit.Link = r.tok.Kind, r.tok.Link
-		r.res.LeadID = sm.leadID
-		sm.reqs = append(sm.reqs, r)
-		if t := r.hit.At.Add(-burstLookback); since.IsZero() || t.Before(since) {
-			since = t
-		}
-	}
-	var leadIDs []int64
-	var msgIDs []string
-	for id, sm := range msgs {
-		if len(sm.reqs) == 0 {
-			delete(msgs, id)
-			continue
-		}
-		leadIDs = append(leadIDs, sm.leadID)
-		msgIDs = append(msgIDs, fmt.Sprint(id))
-	}
-	if len(msgs) == 0 {
-		return msgs, nil
-	}
-	// New opens change no earlier verdict (only honeypot hits and click bursts do),
-	// and what they are judged by of the past is a honeypot hit: a batch of opens
-	// alone need read no more than those.
-	opensOnly := !slices.ContainsFunc(reqs, func(r *hitRequest) bool { return r.err == nil && r.tok.Kind != track.Open })
-	past, err := tx.Query(ctx, `SELECT id, type, occurred_at, properties FROM events
-		WHERE lead_id = ANY($1) AND type IN ('email_opened', 'email_clicked') AND occurred_at >= $3
-		AND properties->>'message_id' = ANY($2) AND (NOT $4 OR properties ? 'honeypot')
-		ORDER BY occurred_at, id`, leadIDs, msgIDs, since, opensOnly)
+	past, err := br.Query()
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +243,32 @@ func lockMessages(ctx context.Context, tx pgx.Tx, reqs []*hitRequest) (map[int64
 		props = hitProps{}
 		return nil
 	})
-	return msgs, err
+	if err != nil {
+		return nil, err
+	}
+	if err := br.Close(); err != nil {
+		return nil, err
+	}
+
+	for _, r := range reqs {
+		sm, ok := msgs[r.tok.MessageID]
+		if ok && r.tok.Kind == track.Click && !slices.ContainsFunc(sm.links, func(l storedLink) bool { return l.Index == r.tok.Link }) {
+			ok = false
+		}
+		if !ok {
+			r.err = ErrUnknownMessage
+			continue
+		}
+		r.hit.Kind, r.hit.Link = r.tok.Kind, r.tok.Link
+		r.res.LeadID = sm.leadID
+		sm.reqs = append(sm.reqs, r)
+	}
+	for id, sm := range msgs {
+		if len(sm.reqs) == 0 {
+			delete(msgs, id)
+		}
+	}
+	return msgs, nil
 }
 
 // hitProps are the properties of a tracking event.
@@ -307,18 +336,25 @@ func newHitEvent(r *hitRequest, sm *sentMessage) hitEvent {
 	return hitEvent{leadID: sm.leadID, typ: typ, at: r.hit.At, props: props}
 }
 
-func insertHitEvents(ctx context.Context, tx pgx.Tx, events []hitEvent) error {
+// queueHitEvents queues the insert of the hits' events.
+func queueHitEvents(b *pgx.Batch, events []hitEvent) error {
 	if len(events) == 0 {
 		return nil
 	}
-	rows := make([][]any, len(events))
+	leads := make([]int64, len(events))
+	types := make([]string, len(events))
+	ats := make([]time.Time, len(events))
+	props := make([]string, len(events))
 	for i, e := range events {
-		rows[i] = []any{e.leadID, e.typ, e.at, e.props}
+		p, err := json.Marshal(e.props)
+		if err != nil {
+			return fmt.Errorf("record hits: %w", err)
+		}
+		leads[i], types[i], ats[i], props[i] = e.leadID, e.typ, e.at, string(p)
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, []string{"lead_id", "type", "occurred_at", "properties"}, pgx.CopyFromRows(rows))
-	if err != nil {
-		return fmt.Errorf("record hits: %w", err)
-	}
+	b.Queue(`INSERT INTO events (lead_id, type, occurred_at, properties)
+		SELECT lead_id, type, at, props::jsonb FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[]) AS u(lead_id, type, at, props)`,
+		leads, types, ats, props)
 	return nil
 }
 
