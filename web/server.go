@@ -161,9 +161,15 @@ func (s *Server) middlewares() []echo.MiddlewareFunc {
 				case v.Status >= 400:
 					level = slog.LevelWarn
 				}
-				// The path only: query strings may carry tokens or personal data.
+				// The path only: query strings may carry tokens or personal data. A
+				// signed token in the path is a capability (an unsubscribe link): the
+				// route stands for it.
+				path := v.URIPath
+				if route := c.Path(); strings.Contains(route, ":token") {
+					path = route
+				}
 				attrs := []slog.Attr{
-					slog.String("method", v.Method), slog.String("path", v.URIPath),
+					slog.String("method", v.Method), slog.String("path", path),
 					slog.Int("status", v.Status), slog.Duration("latency", v.Latency),
 					slog.String("ip", v.RemoteIP), slog.String("request_id", v.RequestID),
 					slog.Int64("bytes", v.ResponseSize),

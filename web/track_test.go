@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -275,3 +276,52 @@ func TestTracking(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// TestRequestLogKeepsTokensOut checks that the request log names the route of a
+// tracking or unsubscribe link, not its token: a logged token would let whoever reads
+// the logs unsubscribe the recipient.
+func TestRequestLogKeepsTokensOut(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	signer, err := track.NewSigner([]byte("web-test-secret-0123456789abcdef0123456789"))
+	require.NoError(t, err)
+	pool := dbtest.New(t)
+	set, err := message.Load("../templates")
+	require.NoError(t, err)
+	mailer := mail.New(mail.Config{BaseURL: "http://localhost", From: "m@example.com",
+		Templates: func() *message.Set { return set }, Signer: signer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	rec := mailer.NewHitRecorder(pool, 1)
+	t.Cleanup(rec.Close)
+	s := web.New(web.Config{}, web.Deps{Pool: pool, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Mailer: mailer, Signer: signer, Recorder: rec})
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	tok := signer.Sign(track.Token{Kind: track.Unsubscribe, MessageID: 987654})
+	for _, path := range []string{"/u/" + tok, "/t/o/" + tok, "/t/c/" + tok} {
+		res, err := http.Get(srv.URL + path)
+		require.NoError(t, err)
+		res.Body.Close()
+	}
+	require.Eventually(t, func() bool { return strings.Count(logs.String(), "msg=request") == 3 }, 5*time.Second, 10*time.Millisecond, logs.String())
+	require.NotContains(t, logs.String(), tok)
+	require.Contains(t, logs.String(), "path=/u/:token")
+	require.Contains(t, logs.String(), "path=/t/o/:token")
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
