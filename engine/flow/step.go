@@ -328,18 +328,18 @@ type engagement struct {
 }
 
 // FirstEngaged finds the latest message the send step ref sent in this enrollment and
-// the first human open or click of it.
+// its first human open, or click.
 func (g *engagement) FirstEngaged(ref string, kind scenario.EngageKind, link string) (time.Time, bool, error) {
-	types := []string{"email_opened", "email_clicked"}
+	typ := mail.TypeOpened
 	if kind == scenario.Clicked {
-		types = types[1:]
+		typ = mail.TypeClicked
 	}
 	var at *time.Time
 	err := g.tx.QueryRow(g.ctx, `SELECT min(e.occurred_at) FROM events e
 		JOIN (SELECT id, lead_id FROM messages WHERE enrollment_id = $1 AND step = $2 ORDER BY id DESC LIMIT 1) m
 		  ON e.lead_id = m.lead_id AND e.properties->>'message_id' = m.id::text
-		WHERE e.type = ANY($3) AND e.properties->>'verdict' = 'human'
-		  AND ($4 = '' OR e.properties->>'link_name' = $4)`, g.enrollmentID, ref, types, link).Scan(&at)
+		WHERE e.type = $3 AND e.properties->>'verdict' = 'human'
+		  AND ($4 = '' OR e.properties->>'link_name' = $4)`, g.enrollmentID, ref, typ, link).Scan(&at)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("engagement with %s: %w", ref, err)
 	}

@@ -26,10 +26,10 @@ type State struct {
 
 // Engagement tells whether the lead engaged with a message of this enrollment.
 type Engagement interface {
-	// FirstEngaged returns when the lead first opened (kind Opened; a click counts as
-	// an open, since images may be blocked) or clicked (kind Clicked; only the link
-	// named link when it is not empty) the latest message sent by the send step ref.
-	// Only hits judged human count. ok is false when there is none.
+	// FirstEngaged returns when the lead first opened (kind Opened) or clicked (kind
+	// Clicked; only the link named link when it is not empty) the latest message sent
+	// by the send step ref. Only hits judged human count. ok is false when there is
+	// none. (A wait for an open also asks for clicks: images may be blocked.)
 	FirstEngaged(ref string, kind EngageKind, link string) (at time.Time, ok bool, err error)
 }
 
@@ -206,28 +206,26 @@ func (s *Scenario) run(in *Input, step *Step, st State, r *Result) (next string,
 
 	case KindWaitUntil:
 		deadline := st.StepAt.Add(step.Within)
-		var at time.Time
-		var ok bool
-		// A message sent in this very run cannot have been opened yet, and asking
-		// would find the one an earlier pass of a loop sent.
-		if !slices.ContainsFunc(r.Actions, func(a Action) bool { return a.Kind == ActSend && a.Step == step.Ref }) {
-			var err error
-			if at, ok, err = in.Engagement.FirstEngaged(step.Ref, step.Engage, step.Link); err != nil {
-				return "", time.Time{}, err
-			}
-		}
 		what := string(step.Engage) + " " + step.Ref
 		if step.Link != "" {
 			what += " (link " + step.Link + ")"
 		}
-		if ok && !at.After(deadline) {
-			if believed := at.Add(in.Settle); step.Engage == Clicked && now.Before(believed) {
+		// A message sent in this very run cannot have been opened yet, and asking
+		// would find the one an earlier pass of a loop sent.
+		if !slices.ContainsFunc(r.Actions, func(a Action) bool { return a.Kind == ActSend && a.Step == step.Ref }) {
+			at, believed, ok, err := firstEngaged(in, step, deadline)
+			if err != nil {
+				return "", time.Time{}, err
+			}
+			if ok && now.Before(believed) {
 				r.tracef("%s: %s at %s; believed at %s if no scanner shows", step.ID, what, at.Format(time.DateTime), believed.Format(time.DateTime))
 				r.Waiting = &Wait{Ref: step.Ref, Engage: step.Engage, Link: step.Link, Deadline: deadline}
 				return "", believed, nil
 			}
-			r.tracef("%s: %s → yes (%s)", step.ID, what, orNext(step.Yes))
-			return s.branch(step, step.Yes), time.Time{}, nil
+			if ok {
+				r.tracef("%s: %s → yes (%s)", step.ID, what, orNext(step.Yes))
+				return s.branch(step, step.Yes), time.Time{}, nil
+			}
 		}
 		if !now.Before(deadline) {
 			r.tracef("%s: not %s within %s → no (%s)", step.ID, what, formatDuration(step.Within), orNext(step.No))
@@ -522,4 +520,39 @@ func formatDuration(d time.Duration) string {
 		return d.String()
 	}
 	return b.String()
+}
+
+// firstEngaged finds the hit that satisfies a wait_until step by its deadline,
+// and when it is believed: a click only once the settle time has passed without a
+// scanner showing (it may be judged again meanwhile), an open at once. A wait for an
+// open is also satisfied by a click, since images may be blocked; the earliest
+// believed hit wins.
+func firstEngaged(in *Input, step *Step, deadline time.Time) (at, believed time.Time, ok bool, err error) {
+	type hit struct{ at, believed time.Time }
+	var hits []hit
+	if step.Engage == Opened {
+		open, found, err := in.Engagement.FirstEngaged(step.Ref, Opened, "")
+		if err != nil {
+			return time.Time{}, time.Time{}, false, err
+		}
+		if found {
+			hits = append(hits, hit{open, open})
+		}
+	}
+	click, found, err := in.Engagement.FirstEngaged(step.Ref, Clicked, step.Link)
+	if err != nil {
+		return time.Time{}, time.Time{}, false, err
+	}
+	if found {
+		hits = append(hits, hit{click, click.Add(in.Settle)})
+	}
+	for _, h := range hits {
+		if h.at.After(deadline) {
+			continue // too late: the window had closed
+		}
+		if !ok || h.believed.Before(believed) {
+			at, believed, ok = h.at, h.believed, true
+		}
+	}
+	return at, believed, ok, nil
 }

@@ -17,6 +17,15 @@ func (h hits) FirstEngaged(ref string, _ scenario.EngageKind, _ string) (time.Ti
 	return at, ok, nil
 }
 
+// engaged is engagement recorded by test, by kind: the first open and the first click
+// of each send step.
+type engaged map[scenario.EngageKind]map[string]time.Time
+
+func (e engaged) FirstEngaged(ref string, kind scenario.EngageKind, _ string) (time.Time, bool, error) {
+	at, ok := e[kind][ref]
+	return at, ok, nil
+}
+
 func mustParse(t *testing.T, src string) *scenario.Scenario {
 	t.Helper()
 	s, err := scenario.Parse("test.yaml", []byte(src), scenario.Options{})
@@ -111,6 +120,41 @@ steps:
 		require.NoError(t, err)
 		require.Equal(t, scenario.ExitCompleted, r.Ended)
 		require.Equal(t, []scenario.Action{{Kind: scenario.ActStage, Step: "hot", Stage: "mql"}}, r.Actions)
+	})
+
+	t.Run("AClickAnswersAnOpenWaitOnceItSettled", func(t *testing.T) {
+		t.Parallel()
+		s := mustParse(t, loop)
+		lead := scenario.LeadEnv{ID: 7}
+		clickAt := start.Add(time.Hour)
+		st := scenario.State{Step: "opened", StepAt: start}
+		// Images blocked: no open, only a click, which a scanner may yet disown.
+		in := &scenario.Input{Now: clickAt.Add(10 * time.Second), Lead: &lead, Settle: time.Minute,
+			Engagement: engaged{scenario.Clicked: {"mail": clickAt}}}
+		r, err := s.Advance(in, st)
+		require.NoError(t, err)
+		require.Equal(t, "opened", r.State.Step)
+		require.Equal(t, clickAt.Add(time.Minute), r.WakeAt, "not believed before the settle time")
+		require.NotNil(t, r.Waiting)
+
+		in.Now = clickAt.Add(time.Minute)
+		r, err = s.Advance(in, st)
+		require.NoError(t, err)
+		require.Equal(t, scenario.ExitCompleted, r.Ended, "took the yes branch")
+
+		// An open is believed at once, even with a click before it still settling.
+		in.Now = clickAt.Add(20 * time.Second)
+		in.Engagement = engaged{scenario.Clicked: {"mail": clickAt}, scenario.Opened: {"mail": clickAt.Add(15 * time.Second)}}
+		r, err = s.Advance(in, st)
+		require.NoError(t, err)
+		require.Equal(t, scenario.ExitCompleted, r.Ended)
+
+		// A click after the window closed counts for nothing, settled or not.
+		in.Now = start.Add(48 * time.Hour)
+		in.Engagement = engaged{scenario.Clicked: {"mail": start.Add(25 * time.Hour)}}
+		r, err = s.Advance(in, st)
+		require.NoError(t, err)
+		require.Equal(t, "again", r.State.Step, "took the no branch")
 	})
 
 	t.Run("AClickAfterTheWindowClosedCountsForNothing", func(t *testing.T) {

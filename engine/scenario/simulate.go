@@ -353,14 +353,14 @@ func (g *simEngagement) hit(ev TestEvent, at time.Time) bool {
 }
 
 // FirstEngaged implements Engagement as engine/flow does: the latest message of the
-// step, a click counting as an open.
+// step.
 func (g *simEngagement) FirstEngaged(ref string, kind EngageKind, link string) (time.Time, bool, error) {
 	ms := g.msgs[ref]
 	if len(ms) == 0 {
 		return time.Time{}, false, nil
 	}
 	for _, h := range ms[len(ms)-1].hits {
-		if kind == Clicked && (h.kind != Clicked || link != "" && h.link != link) {
+		if h.kind != kind || kind == Clicked && link != "" && h.link != link {
 			continue
 		}
 		return h.at, true, nil // hits are recorded in time order
