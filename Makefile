@@ -23,7 +23,7 @@ bench: ## benchmarks with their same-run baselines (see README, Development)
 	go test -run '^$$' -bench Import -benchtime 1x ./cmd/nurture/
 	go test -run '^$$' -bench APIUpserts -benchtime 5000x ./web/
 	go test -run '^$$' -bench Send -benchtime 1x ./engine/mail/
-	go test -run '^$$' -bench Pixel -benchtime 20000x ./web/
+	go test -run '^$$' -bench Pixel -benchtime 60000x ./web/
 	go test -run '^$$' -bench Flow -benchtime 1x ./engine/flow/
 
 fuzz: ## fuzz the CSV reader, tokens and the scenario parser, a minute each

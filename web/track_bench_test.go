@@ -31,7 +31,7 @@ const pixelMessages = 5000
 // verified, judged and durably recorded (the answer waits for the commit), next to a
 // static handler serving the same GIF in the same run. It reports hits/s and p99.
 //
-//	go test -run '^$' -bench Pixel -benchtime 20000x ./web/
+//	go test -run '^$' -bench Pixel -benchtime 60000x ./web/
 func BenchmarkPixel(b *testing.B) {
 	var static float64
 	b.Run("StaticHandler", func(b *testing.B) {
