@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	netmail "net/mail"
 	"os"
+	"path/filepath"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nurture-dev/nurture/engine/mail"
 	"github.com/nurture-dev/nurture/engine/message"
@@ -17,6 +22,8 @@ import (
 // mailing is what sending mail needs: templates, the link signer and a transport.
 type mailing struct {
 	templates atomic.Pointer[message.Set] // swapped by reloadTemplates
+	stampMu   sync.Mutex
+	stamp     [32]byte // of the templates folder, taken before it was last read
 	dir       string
 	log       *slog.Logger
 	signer    *track.Signer
@@ -40,6 +47,7 @@ func openMailing(cfg *Config, log *slog.Logger) (*mailing, error) {
 	if err != nil {
 		return nil, fmt.Errorf("NURTURE_SECRET: %w", err)
 	}
+	stamp, _ := treeStamp(cfg.TemplatesDir)
 	set, err := message.Load(cfg.TemplatesDir)
 	if set == nil {
 		if _, statErr := os.Stat(cfg.TemplatesDir); !errors.Is(statErr, fs.ErrNotExist) {
@@ -55,7 +63,7 @@ func openMailing(cfg *Config, log *slog.Logger) (*mailing, error) {
 		log.Info("templates loaded", "dir", cfg.TemplatesDir, "count", len(set.Names()))
 	}
 
-	mg := &mailing{signer: signer, dir: cfg.TemplatesDir, log: log}
+	mg := &mailing{signer: signer, dir: cfg.TemplatesDir, log: log, stamp: stamp}
 	mg.templates.Store(set)
 	var sender mail.Sender
 	if cfg.SMTPURL == "" {
@@ -97,6 +105,10 @@ func (mg *mailing) Templates() *message.Set { return mg.templates.Load() }
 // refused whole, each problem logged, and the set loaded before stays: a template
 // that scenarios send must not vanish because of a typo.
 func (mg *mailing) reloadTemplates() error {
+	stamp, _ := treeStamp(mg.dir)
+	mg.stampMu.Lock()
+	mg.stamp = stamp
+	mg.stampMu.Unlock()
 	set, err := message.Load(mg.dir)
 	if err != nil {
 		for _, problem := range unjoin(err) {
@@ -107,6 +119,56 @@ func (mg *mailing) reloadTemplates() error {
 	mg.templates.Store(set)
 	mg.log.Info("templates reloaded", "dir", mg.dir, "count", len(set.Names()))
 	return nil
+}
+
+// watchTemplates reloads the templates when a file under the folder changes, checked
+// every so often, once the folder has stayed the same for a check (a file caught
+// half-written is not read). A folder refused with problems is tried again only when it
+// changes again.
+func (mg *mailing) watchTemplates(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var seen [32]byte
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		stamp, err := treeStamp(mg.dir)
+		if err != nil {
+			continue // a folder gone for a moment keeps the templates loaded
+		}
+		mg.stampMu.Lock()
+		same := stamp == mg.stamp
+		mg.stampMu.Unlock()
+		settled := stamp == seen
+		seen = stamp
+		if same || !settled {
+			continue
+		}
+		mg.log.Info("templates folder changed; reloading", "dir", mg.dir)
+		_ = mg.reloadTemplates() // problems are logged
+	}
+}
+
+// treeStamp is a digest of the names, sizes and times of the files under dir.
+func treeStamp(dir string) ([32]byte, error) {
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00%d\n", p, info.Size(), info.ModTime().UnixNano())
+		return nil
+	})
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out, err
 }
 
 func (mg *mailing) Close() {

@@ -25,6 +25,10 @@ const (
 	jobShutdownTimeout  = 30 * time.Second
 )
 
+// templatesWatchInterval is how often serve looks for changed templates (scenarios are
+// watched by the engine, as often).
+const templatesWatchInterval = 2 * time.Second
+
 func (c *cli) serve(ctx context.Context, args []string) error {
 	var cfg Config
 	fs := c.flagSet("serve", "serve [flags]", "Runs nurture: the JSON API, tracking and unsubscribe pages, the console and the\njob workers. With no database URL it starts a private PostgreSQL under the data dir.\nStops cleanly on SIGINT or SIGTERM.")
@@ -92,6 +96,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 				log.Error("scenario engine stopped", "error", err)
 			}
 		}()
+		go mg.watchTemplates(engineCtx, templatesWatchInterval)
 		go func() {
 			for {
 				select {
