@@ -53,10 +53,8 @@ func (s *Server) showPixel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.deps.Recorder.Record(c.Request().Context(), tok, s.hit(c)); err != nil {
-		if errors.Is(err, mail.ErrUnknownMessage) {
-			return errNotFound
-		}
+	// Answered at once: the hit is recorded with the next batch (see RecordLater).
+	if err := s.deps.Recorder.RecordLater(tok, s.hit(c)); err != nil {
 		return err
 	}
 	noStore(c)

@@ -170,8 +170,12 @@ func TestTracking(t *testing.T) {
 		require.Contains(t, []string{"http", "https"}, target.Scheme)
 		require.NotContains(t, target.Host, b.srv.Listener.Addr().String(), "redirects to the authored link")
 
-		opens := b.events(t, leadID, "email_opened")
-		require.Len(t, opens, 1)
+		// The pixel is answered at once; its hit is recorded with the next batch.
+		var opens []lead.Event
+		require.Eventually(t, func() bool {
+			opens = b.events(t, leadID, "email_opened")
+			return len(opens) == 1
+		}, 5*time.Second, 5*time.Millisecond)
 		require.Equal(t, "human", opens[0].Properties["verdict"])
 		require.Equal(t, browserAgent, opens[0].Properties["user_agent"])
 		require.Equal(t, "127.0.0.1", opens[0].Properties["ip"])

@@ -1,0 +1,75 @@
+package mail_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-dev/nurture/engine/dbtest"
+	"github.com/nurture-dev/nurture/engine/lead"
+	"github.com/nurture-dev/nurture/engine/mail"
+	"github.com/nurture-dev/nurture/engine/message"
+	"github.com/nurture-dev/nurture/engine/track"
+)
+
+// TestRecordLater hands in opens from many goroutines without waiting for them, and
+// checks that Close records every one of them exactly once (the flush on shutdown),
+// drops the ones for messages never sent, and refuses hits after it.
+func TestRecordLater(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	set, err := message.Load("../../templates")
+	require.NoError(t, err)
+	signer, err := track.NewSigner([]byte(testSecret))
+	require.NoError(t, err)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	mailer := mail.New(mail.Config{BaseURL: "https://nurture.example.com", From: "m@example.com",
+		Templates: func() *message.Set { return set }, Signer: signer, Logger: quiet})
+
+	const messages, perMessage = 50, 20
+	inputs := make([]lead.Input, messages)
+	for i := range inputs {
+		inputs[i] = lead.Input{Email: fmt.Sprintf("reader%d@example.com", i)}
+	}
+	_, err = lead.Upsert(ctx, pool, "test", inputs)
+	require.NoError(t, err)
+	rows, err := pool.Query(ctx, `INSERT INTO messages (lead_id, purpose, template, to_email, message_id, status, attempts, sent_at)
+		SELECT id, 'test', 'whitepaper/thanks', email, 'm-' || id || '@example.com', 'sent', 1, now() - interval '1 hour'
+		FROM leads RETURNING id`)
+	require.NoError(t, err)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	require.NoError(t, err)
+	var unsent int64
+	require.NoError(t, pool.QueryRow(ctx, `INSERT INTO messages (lead_id, purpose, template, to_email, message_id)
+		SELECT id, 'unsent', 'whitepaper/thanks', email, 'u@example.com' FROM leads LIMIT 1 RETURNING id`).Scan(&unsent))
+
+	rec := mailer.NewHitRecorder(pool, 1)
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Go(func() {
+			for range perMessage {
+				hit := track.Hit{At: time.Now(), Method: "GET", UserAgent: "Mozilla/5.0", IP: netip.MustParseAddr("203.0.113.9")}
+				require.NoError(t, rec.RecordLater(track.Token{Kind: track.Open, MessageID: id}, hit))
+			}
+		})
+	}
+	require.NoError(t, rec.RecordLater(track.Token{Kind: track.Open, MessageID: unsent}, track.Hit{At: time.Now(), Method: "GET"}))
+	wg.Wait()
+	rec.Close()
+
+	var opens, ofUnsent int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE properties->>'message_id' = $1::bigint::text)
+		FROM events WHERE type = 'email_opened'`, unsent).Scan(&opens, &ofUnsent))
+	require.Equal(t, messages*perMessage, opens, "every hit handed in is recorded by Close")
+	require.Zero(t, ofUnsent, "a hit on a message never sent is dropped")
+	require.ErrorIs(t, rec.RecordLater(track.Token{Kind: track.Open, MessageID: ids[0]}, track.Hit{At: time.Now()}), mail.ErrRecorderClosed)
+}
