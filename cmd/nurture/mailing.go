@@ -2,18 +2,17 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	netmail "net/mail"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/nurture-dev/nurture/engine/dirwatch"
 	"github.com/nurture-dev/nurture/engine/mail"
 	"github.com/nurture-dev/nurture/engine/message"
 	"github.com/nurture-dev/nurture/engine/track"
@@ -47,7 +46,7 @@ func openMailing(cfg *Config, log *slog.Logger) (*mailing, error) {
 	if err != nil {
 		return nil, fmt.Errorf("NURTURE_SECRET: %w", err)
 	}
-	stamp, _ := treeStamp(cfg.TemplatesDir)
+	stamp, _ := dirwatch.Stamp(cfg.TemplatesDir)
 	set, err := message.Load(cfg.TemplatesDir)
 	if set == nil {
 		if _, statErr := os.Stat(cfg.TemplatesDir); !errors.Is(statErr, fs.ErrNotExist) {
@@ -105,7 +104,7 @@ func (mg *mailing) Templates() *message.Set { return mg.templates.Load() }
 // refused whole, each problem logged, and the set loaded before stays: a template
 // that scenarios send must not vanish because of a typo.
 func (mg *mailing) reloadTemplates() error {
-	stamp, _ := treeStamp(mg.dir)
+	stamp, _ := dirwatch.Stamp(mg.dir)
 	mg.stampMu.Lock()
 	mg.stamp = stamp
 	mg.stampMu.Unlock()
@@ -122,53 +121,18 @@ func (mg *mailing) reloadTemplates() error {
 }
 
 // watchTemplates reloads the templates when a file under the folder changes, checked
-// every so often, once the folder has stayed the same for a check (a file caught
-// half-written is not read). A folder refused with problems is tried again only when it
-// changes again.
+// every so often (see dirwatch.Watch). A folder refused with problems is read again
+// only when it changes again.
 func (mg *mailing) watchTemplates(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	var seen [32]byte
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		stamp, err := treeStamp(mg.dir)
-		if err != nil {
-			continue // a folder gone for a moment keeps the templates loaded
-		}
+	loaded := func() [32]byte {
 		mg.stampMu.Lock()
-		same := stamp == mg.stamp
-		mg.stampMu.Unlock()
-		settled := stamp == seen
-		seen = stamp
-		if same || !settled {
-			continue
-		}
+		defer mg.stampMu.Unlock()
+		return mg.stamp
+	}
+	dirwatch.Watch(ctx, mg.dir, every, loaded, func() {
 		mg.log.Info("templates folder changed; reloading", "dir", mg.dir)
 		_ = mg.reloadTemplates() // problems are logged
-	}
-}
-
-// treeStamp is a digest of the names, sizes and times of the files under dir.
-func treeStamp(dir string) ([32]byte, error) {
-	h := sha256.New()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%s\x00%d\x00%d\n", p, info.Size(), info.ModTime().UnixNano())
-		return nil
 	})
-	var out [32]byte
-	copy(out[:], h.Sum(nil))
-	return out, err
 }
 
 func (mg *mailing) Close() {

@@ -2,12 +2,10 @@ package flow
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -16,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/nurture-dev/nurture/engine/dirwatch"
 	"github.com/nurture-dev/nurture/engine/message"
 	"github.com/nurture-dev/nurture/engine/scenario"
 )
@@ -110,7 +109,7 @@ func (r *Registry) Version(ctx context.Context, db interface {
 func (r *Registry) Reload(ctx context.Context) error {
 	r.reloadMu.Lock()
 	defer r.reloadMu.Unlock()
-	stamp, err := folderStamp(r.dir)
+	stamp, err := dirwatch.Stamp(r.dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("scenarios: %w", err)
 	}
@@ -203,50 +202,13 @@ func (r *Registry) Reload(ctx context.Context) error {
 // watch reloads the folder when a file in it changed and has stayed as it is for a
 // tick.
 func (r *Registry) watch(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	var seen [32]byte
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		stamp, err := folderStamp(r.dir)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
+	loaded := func() [32]byte {
 		r.mu.RLock()
-		same := stamp == r.stamp
-		r.mu.RUnlock()
-		// A change is read once the folder has stayed the same for a tick, so that a
-		// file caught half-written is not taken for a new version.
-		settled := stamp == seen
-		seen = stamp
-		if same || !settled {
-			continue
-		}
+		defer r.mu.RUnlock()
+		return r.stamp
+	}
+	dirwatch.Watch(ctx, r.dir, every, loaded, func() {
 		r.log.Info("scenarios folder changed; reloading", "dir", r.dir)
 		_ = r.Reload(ctx) // problems are logged
-	}
-}
-
-// folderStamp is a digest of the folder's file names, sizes and times: cheap to take
-// every few seconds, and different whenever a file was written.
-func folderStamp(dir string) ([32]byte, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return [32]byte{}, err
-	}
-	h := sha256.New()
-	for _, e := range entries {
-		info, err := e.Info()
-		if err != nil {
-			continue
-		}
-		fmt.Fprintf(h, "%s\x00%d\x00%d\n", e.Name(), info.Size(), info.ModTime().UnixNano())
-	}
-	var out [32]byte
-	copy(out[:], h.Sum(nil))
-	return out, nil
+	})
 }

@@ -1,10 +1,7 @@
 package mail_test
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/netip"
 	"sync"
 	"testing"
@@ -13,10 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/nurture-dev/nurture/engine/dbtest"
 	"github.com/nurture-dev/nurture/engine/lead"
 	"github.com/nurture-dev/nurture/engine/mail"
-	"github.com/nurture-dev/nurture/engine/message"
 	"github.com/nurture-dev/nurture/engine/track"
 )
 
@@ -25,22 +20,15 @@ import (
 // drops the ones for messages never sent, and refuses hits after it.
 func TestRecordLater(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	pool := dbtest.New(t)
-	set, err := message.Load("../../templates")
-	require.NoError(t, err)
-	signer, err := track.NewSigner([]byte(testSecret))
-	require.NoError(t, err)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	mailer := mail.New(mail.Config{BaseURL: "https://nurture.example.com", From: "m@example.com",
-		Templates: func() *message.Set { return set }, Signer: signer, Logger: quiet})
+	b := setup(t, setupOpts{outbox: true})
+	ctx, pool, mailer := b.ctx, b.pool, b.mailer
 
 	const messages, perMessage = 50, 20
 	inputs := make([]lead.Input, messages)
 	for i := range inputs {
 		inputs[i] = lead.Input{Email: fmt.Sprintf("reader%d@example.com", i)}
 	}
-	_, err = lead.Upsert(ctx, pool, "test", inputs)
+	_, err := lead.Upsert(ctx, pool, "test", inputs)
 	require.NoError(t, err)
 	rows, err := pool.Query(ctx, `INSERT INTO messages (lead_id, purpose, template, to_email, message_id, status, attempts, sent_at)
 		SELECT id, 'test', 'whitepaper/thanks', email, 'm-' || id || '@example.com', 'sent', 1, now() - interval '1 hour'

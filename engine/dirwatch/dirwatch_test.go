@@ -1,0 +1,72 @@
+package dirwatch
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestStamp(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, data string) {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644))
+	}
+	stamp := func() [32]byte {
+		s, err := Stamp(dir)
+		require.NoError(t, err)
+		return s
+	}
+	write("a.yaml", "one")
+	seen := map[[32]byte]string{stamp(): "start"}
+	for _, change := range []struct {
+		name string
+		do   func()
+	}{
+		{"a file written", func() { write("a.yaml", "two!") }},
+		{"a file added", func() { write("b.yaml", "x") }},
+		{"a file in a folder added", func() { write("sub/c.md", "x") }},
+		{"a file in a folder written", func() { write("sub/c.md", "xy") }},
+		{"a file removed", func() { require.NoError(t, os.Remove(filepath.Join(dir, "b.yaml"))) }},
+		{"a file renamed", func() { require.NoError(t, os.Rename(filepath.Join(dir, "a.yaml"), filepath.Join(dir, "z.yaml"))) }},
+	} {
+		change.do()
+		s := stamp()
+		require.NotContains(t, seen, s, "%s changes the stamp (seen at %s)", change.name, seen[s])
+		seen[s] = change.name
+		require.Equal(t, s, stamp(), "the stamp of an unchanged folder is the same")
+	}
+	_, err := Stamp(filepath.Join(dir, "gone"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+func TestWatchReloadsOnceSettled(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("one"), 0o644))
+	var loaded atomic.Value
+	first, err := Stamp(dir)
+	require.NoError(t, err)
+	loaded.Store(first)
+	var reloads atomic.Int32
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go Watch(ctx, dir, 10*time.Millisecond, func() [32]byte { return loaded.Load().([32]byte) }, func() {
+		reloads.Add(1)
+		s, _ := Stamp(dir)
+		loaded.Store(s)
+	})
+	time.Sleep(50 * time.Millisecond)
+	require.Zero(t, reloads.Load(), "nothing changed")
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("two!"), 0o644))
+	require.Eventually(t, func() bool { return reloads.Load() == 1 }, 5*time.Second, 5*time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
+	require.Equal(t, int32(1), reloads.Load(), "one change, one reload")
+}
