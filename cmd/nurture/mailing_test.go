@@ -15,8 +15,10 @@ import (
 	"github.com/nurture-dev/nurture/engine/message"
 )
 
-func TestReloadTemplates(t *testing.T) {
-	t.Parallel()
+// templateFolder makes a templates folder with the shipped layout and the template
+// a/first, and returns it with a function that writes a file into it.
+func templateFolder(t *testing.T) (string, func(name, src string)) {
+	t.Helper()
 	dir := t.TempDir()
 	write := func(name, src string) {
 		require.NoError(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755))
@@ -26,6 +28,12 @@ func TestReloadTemplates(t *testing.T) {
 	require.NoError(t, err)
 	write("_layouts/default.html", string(layout))
 	write("a/first.md", "---\nsubject: 一通目\n---\nこんにちは\n")
+	return dir, write
+}
+
+func TestReloadTemplates(t *testing.T) {
+	t.Parallel()
+	dir, write := templateFolder(t)
 	cfg := Config{TemplatesDir: dir, DataDir: t.TempDir(), Secret: "reload-test-secret-0123456789abcdef"}
 	mg, err := openMailing(&cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
@@ -42,15 +50,7 @@ func TestReloadTemplates(t *testing.T) {
 
 func TestWatchTemplates(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	write := func(name, src string) {
-		require.NoError(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644))
-	}
-	layout, err := os.ReadFile("../../templates/_layouts/default.html")
-	require.NoError(t, err)
-	write("_layouts/default.html", string(layout))
-	write("a/first.md", "---\nsubject: 一通目\n---\nこんにちは\n")
+	dir, write := templateFolder(t)
 	cfg := Config{TemplatesDir: dir, DataDir: t.TempDir(), Secret: "reload-test-secret-0123456789abcdef"}
 	var logs syncBuffer
 	mg, err := openMailing(&cfg, slog.New(slog.NewTextHandler(&logs, nil)))
