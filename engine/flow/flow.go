@@ -47,6 +47,9 @@ type Config struct {
 	// ScheduleTick is how often scheduled triggers are looked at. Defaults to 1
 	// minute.
 	ScheduleTick time.Duration
+	// SchedulePage is how many leads a scheduled firing reads and enrolls in one
+	// transaction. Defaults to 1000.
+	SchedulePage int
 	// WatchInterval is how often the scenarios folder is looked at for changes; a
 	// negative value does not watch. Defaults to 2s.
 	WatchInterval time.Duration
@@ -78,6 +81,9 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.ScheduleTick <= 0 {
 		cfg.ScheduleTick = time.Minute
+	}
+	if cfg.SchedulePage <= 0 {
+		cfg.SchedulePage = 1000
 	}
 	if cfg.WatchInterval == 0 {
 		cfg.WatchInterval = 2 * time.Second

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -455,5 +456,56 @@ steps:
 		require.Len(t, firings, 2)
 		require.Equal(t, 24*time.Hour, firings[1].Sub(firings[0]))
 		require.Len(t, b.enrollments(t, out[0].ID), 1, "reenroll: never")
+	})
+
+	t.Run("AScheduledFiringEnrollsPageByPageAndCarriesOnWhereItWasCutShort", func(t *testing.T) {
+		t.Parallel()
+		// The clock stands still half a minute after a firing, so that no other firing
+		// falls due during the test.
+		at := time.Now().UTC().Truncate(time.Minute)
+		b := newBundle(t, nil, func(fc *flow.Config, qc *queue.Config) {
+			fc.SchedulePage = 4
+			fc.DispatchInterval = 50 * time.Millisecond
+			fc.Now = func() time.Time { return at.Add(30 * time.Second) }
+		})
+		inputs := make([]lead.Input, 11)
+		for i := range inputs {
+			inputs[i] = lead.Input{Email: fmt.Sprintf("paged%02d@example.com", i), Tags: []string{"cold"}}
+		}
+		out, err := lead.Upsert(b.ctx, b.pool, "test", inputs)
+		require.NoError(t, err)
+		ids := make([]int64, len(out))
+		for i, o := range out {
+			ids[i] = o.ID
+		}
+		slices.Sort(ids)
+		b.write(t, "paged.yaml", `
+id: paged
+trigger: { schedule: "* * * * *", if: 'has_tag("cold")' }
+steps:
+  - id: monthly
+    send: reengage/monthly
+`)
+		require.NoError(t, b.engine.Load(b.ctx))
+		// A firing a crash cut short after its first page: its row says how far it got.
+		_, err = b.pool.Exec(b.ctx, `INSERT INTO schedule_firings (scenario_id, fire_at, after_lead, enrolled) VALUES ('paged', $1, $2, 4)`, at, ids[3])
+		require.NoError(t, err)
+
+		require.NoError(t, b.engine.Tick(b.ctx))
+		var afterLead int64
+		var enrolled int
+		var done bool
+		require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT after_lead, enrolled, done FROM schedule_firings WHERE scenario_id = 'paged' AND fire_at = $1`, at).
+			Scan(&afterLead, &enrolled, &done))
+		require.True(t, done)
+		require.Equal(t, 11, enrolled, "the first page's 4 and the 7 enrolled now")
+		require.Equal(t, ids[len(ids)-1], afterLead)
+		for i, id := range ids {
+			want := 1
+			if i < 4 {
+				want = 0 // the page before the crash: its enrollments are not in this test's database
+			}
+			require.Len(t, b.enrollments(t, id), want, "lead %d", i)
+		}
 	})
 }

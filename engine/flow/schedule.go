@@ -33,8 +33,9 @@ const maxCatchUp = 3
 // maxLate is how long after it fell due a firing is still made up for.
 const maxLate = 24 * time.Hour
 
-// Timeout leaves a firing over many leads time to finish, below the time after which
-// River takes a running job for a dead process's (NURTURE_JOB_RESCUE).
+// Timeout bounds a tick below the time after which River takes a running job for a
+// dead process's (NURTURE_JOB_RESCUE); a firing it cuts short is carried on by the
+// next tick, from the page it reached.
 func (w *ScheduleWorker) Timeout(*river.Job[ScheduleArgs]) time.Duration { return 4 * time.Minute }
 
 // Work fires every scheduled trigger that is due.
@@ -73,7 +74,16 @@ func (e *Engine) Tick(ctx context.Context) error {
 		if len(due) > maxCatchUp {
 			due = due[len(due)-maxCatchUp:]
 		}
-		for _, at := range due {
+		// Firings a crash or a timeout left unfinished are carried on first.
+		rows, err := e.cfg.Pool.Query(ctx, `SELECT fire_at FROM schedule_firings WHERE scenario_id = $1 AND NOT done ORDER BY fire_at`, sc.ID)
+		if err != nil {
+			return err
+		}
+		unfinished, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+		if err != nil {
+			return err
+		}
+		for _, at := range append(unfinished, due...) {
 			if err := e.fire(ctx, sc, at, now); err != nil {
 				// The other scenarios still fire; this one is tried again next tick.
 				errs = append(errs, fmt.Errorf("scheduled trigger of %s at %s: %w", sc.ID, at.Format(time.RFC3339), err))
@@ -84,54 +94,70 @@ func (e *Engine) Tick(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// schedulePage is how many leads one query of a firing reads.
-const schedulePage = 1000
-
-// fire runs one firing of a scheduled trigger, once whichever process gets to it: the
-// firing's row and its enrollments commit together.
+// fire runs one firing of a scheduled trigger, once whichever process gets to it. The
+// firing's row is written first; then each page of leads is read and enrolled in a
+// transaction that moves the row's cursor past it, under the row's lock, so that no
+// lead is enrolled twice by one firing and a firing cut short carries on where it was.
 func (e *Engine) fire(ctx context.Context, sc *scenario.Scenario, at, now time.Time) error {
-	return pgx.BeginFunc(ctx, e.cfg.Pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO schedule_firings (scenario_id, fire_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, sc.ID, at)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err // fired already
+	if _, err := e.cfg.Pool.Exec(ctx, `INSERT INTO schedule_firings (scenario_id, fire_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, sc.ID, at); err != nil {
+		return err
+	}
+	for {
+		done, err := e.firePage(ctx, sc, at, now)
+		if err != nil || done {
+			return err
 		}
-		enrolled := 0
+	}
+}
+
+// firePage enrolls the next page of leads of a firing and reports whether the firing
+// is done.
+func (e *Engine) firePage(ctx context.Context, sc *scenario.Scenario, at, now time.Time) (done bool, err error) {
+	var enrolled int
+	finished := false
+	err = pgx.BeginFunc(ctx, e.cfg.Pool, func(tx pgx.Tx) error {
 		var after int64
-		for {
-			leads, err := lead.FindLeads(ctx, tx, lead.Filter{AfterID: after, Limit: schedulePage, Subscribed: true})
+		err := tx.QueryRow(ctx, `SELECT after_lead, enrolled, done FROM schedule_firings WHERE scenario_id = $1 AND fire_at = $2 FOR UPDATE`,
+			sc.ID, at).Scan(&after, &enrolled, &done)
+		if err != nil || done {
+			return err // done already, by this process or another
+		}
+		leads, err := lead.FindLeads(ctx, tx, lead.Filter{AfterID: after, Limit: e.cfg.SchedulePage, Subscribed: true})
+		if err != nil {
+			return err
+		}
+		var admitted []*lead.Lead
+		for _, l := range leads {
+			after = l.ID
+			ok, err := sc.Admits(scenario.LeadEnvOf(l), scenario.EventEnv{Type: "schedule", At: at}, now)
 			if err != nil {
-				return err
+				e.log.Warn("trigger condition failed; lead not enrolled", "scenario", sc.ID, "lead_id", l.ID, "error", err)
+				continue
 			}
-			var admitted []*lead.Lead
-			for _, l := range leads {
-				after = l.ID
-				ok, err := sc.Admits(scenario.LeadEnvOf(l), scenario.EventEnv{Type: "schedule", At: at}, now)
-				if err != nil {
-					e.log.Warn("trigger condition failed; lead not enrolled", "scenario", sc.ID, "lead_id", l.ID, "error", err)
-					continue
-				}
-				if ok {
-					admitted = append(admitted, l)
-				}
-			}
-			r, err := e.newEnroller(ctx, tx, now, admitted)
-			if err != nil {
-				return err
-			}
-			for _, l := range admitted {
-				r.add(sc, l, 0)
-			}
-			n, err := r.flush(ctx)
-			if err != nil {
-				return err
-			}
-			enrolled += n
-			if len(leads) < schedulePage {
-				break
+			if ok {
+				admitted = append(admitted, l)
 			}
 		}
-		e.log.Info("scheduled trigger fired", "scenario", sc.ID, "fire_at", at, "enrolled", enrolled)
-		_, err = tx.Exec(ctx, `UPDATE schedule_firings SET enrolled = $3 WHERE scenario_id = $1 AND fire_at = $2`, sc.ID, at, enrolled)
+		r, err := e.newEnroller(ctx, tx, now, admitted)
+		if err != nil {
+			return err
+		}
+		for _, l := range admitted {
+			r.add(sc, l, 0)
+		}
+		n, err := r.flush(ctx)
+		if err != nil {
+			return err
+		}
+		enrolled += n
+		done = len(leads) < e.cfg.SchedulePage
+		finished = done
+		_, err = tx.Exec(ctx, `UPDATE schedule_firings SET after_lead = $3, enrolled = $4, done = $5 WHERE scenario_id = $1 AND fire_at = $2`,
+			sc.ID, at, after, enrolled, done)
 		return err
 	})
+	if err == nil && finished {
+		e.log.Info("scheduled trigger fired", "scenario", sc.ID, "fire_at", at, "enrolled", enrolled)
+	}
+	return done, err
 }
