@@ -2,6 +2,7 @@ package message
 
 import (
 	"bytes"
+	"crypto/rand"
 	"fmt"
 	htmltemplate "html/template"
 	"net/url"
@@ -43,7 +44,6 @@ const maxShapes = 128
 type renderCache struct {
 	shapes sync.Map // key string → *shape
 	n      atomic.Int32
-	off    atomic.Bool // executing with slots failed: render every message in full
 }
 
 // shape is a message finished with slots and markers in it.
@@ -71,10 +71,10 @@ const (
 	pieceMarker                   // a marker: its URL
 )
 
-// Markers stand for a message's own URLs in a shape. The .invalid domain cannot
-// be an authored link's.
-const (
-	markerPrefix = "https://nurture-marker.invalid/"
+// Markers stand for a message's own URLs in a shape. The .invalid domain cannot be an
+// authored link's, and the random part no lead value can guess.
+var (
+	markerPrefix = "https://nurture-marker.invalid/" + rand.Text() + "/"
 	unsubMarker  = markerPrefix + "u0z"
 	pixelMarker  = markerPrefix + "o0z"
 	trapMarker   = markerPrefix + "h0z"
@@ -135,7 +135,7 @@ func (s *slotList) print(x any) any {
 // renderCached renders a message from its shape, and reports false when the
 // message must be rendered in full.
 func (t *template) renderCached(d Data) (*Rendered, bool) {
-	if d.Lead == nil || d.Tracking == nil || d.Tracking.Link == nil || d.UnsubscribeURL == "" || t.cache.off.Load() {
+	if d.Lead == nil || d.Tracking == nil || d.Tracking.Link == nil || d.UnsubscribeURL == "" {
 		return nil, false
 	}
 	v := view{Lead: d.Lead, UnsubscribeURL: d.UnsubscribeURL}
@@ -156,7 +156,8 @@ func (t *template) renderCached(d Data) (*Rendered, bool) {
 		err = t.slotHTML.Execute(&body, &slotView{Lead: d.Lead, UnsubscribeURL: unsubMarker, slots: slots})
 	}
 	if err != nil {
-		t.cache.off.Store(true) // such as {{template}} given other data than $
+		// Such as {{template}} given other data than $, or {{index}} out of range for
+		// this lead: the full render says what it makes of it.
 		return nil, false
 	}
 	bodySlots := len(slots.vals)
@@ -164,7 +165,6 @@ func (t *template) renderCached(d Data) (*Rendered, bool) {
 	err = t.layout.slotTmpl.Execute(&doc, &slotLayoutView{Lead: d.Lead, UnsubscribeURL: unsubMarker,
 		Subject: subject, Preheader: preheader, Body: bodyMarker, slots: slots})
 	if err != nil {
-		t.cache.off.Store(true)
 		return nil, false
 	}
 	if slices.ContainsFunc(slots.vals, func(v string) bool { return !plainValue(v) }) {
@@ -278,8 +278,9 @@ func (t *template) newShape(body, doc string, bodySlots, nslots int, d Data) *sh
 	return sh
 }
 
-// valueAttrs are the attributes a value may be filled into: text for people, and
-// data that nothing here reads.
+// valueAttrs are the attributes a value may be filled into: text for people, which
+// html/template escapes as it escapes text. (It escapes data-* attributes by the name
+// after "data-": data-style as CSS, data-onclick as script.)
 var valueAttrs = map[string]bool{"alt": true, "title": true, "aria-label": true}
 
 // rawText are the elements whose text html.Render writes unescaped.
@@ -307,11 +308,17 @@ func slotsWellPlaced(root *html.Node, urlPartOK func(int) bool) bool {
 			}
 		case html.ElementNode:
 			raw = raw || rawText[n.DataAtom]
+			if (n.DataAtom == atom.A || n.DataAtom == atom.Area) && hasAttr(n, "href") && !isLinkMarker(getAttr(n, "href")) &&
+				len(pieces(textContent(n))) > 1 {
+				// The text part compares a link's text with its address, which a value
+				// in the text of an untracked link could equal.
+				ok = false
+			}
 			for _, a := range n.Attr {
 				for _, p := range pieces(a.Val) {
 					switch p.kind {
 					case pieceValue:
-						ok = ok && (valueAttrs[a.Key] || strings.HasPrefix(a.Key, "data-"))
+						ok = ok && valueAttrs[a.Key]
 					case pieceURLPart:
 						ok = ok && urlAttrs[a.Key] && urlPartOK(p.n) && (n.DataAtom != atom.A && n.DataAtom != atom.Area || a.Key != "href")
 					}
@@ -327,6 +334,12 @@ func slotsWellPlaced(root *html.Node, urlPartOK func(int) bool) bool {
 	}
 	visit(root, false)
 	return ok
+}
+
+// isLinkMarker reports whether u is the marker of a tracked link.
+func isLinkMarker(u string) bool {
+	m := markerRE.FindStringSubmatch(u)
+	return m != nil && m[0] == u && m[1] == "c"
 }
 
 // plainValue reports whether a value fills in as a full render would print it: not

@@ -21,7 +21,8 @@ var cacheValues = []string{
 	`<script>alert("x")</script>株式会社サンプル&テック`, `O'Reilly & "Sons" <b>`,
 	"javascript:alert(1)", "https://evil.example/?a=1&b=2", "100%", "a/b?c=d#e",
 	"", " ", "  先頭に空白", "末尾に空白 ", "二つの  空白", "改行\nあり", "タブ\tあり", "全角　空白", "\r\n",
-	"\uE000\uE130\uE001", "\uE002", unsubMarker, linkMarker(0), "{{.Lead.Email}}", "*強調*", "[リンク](https://x.example)",
+	"\uE000\uE130\uE001", "\uE002", "https://nurture-marker.invalid/u0z", unsubMarker, linkMarker(0), "{{.Lead.Email}}", "*強調*", "[リンク](https://x.example)",
+	"info@nurture.example", "https://www.nurture.example/", "x href=https://evil.example", "x data-notrack", `"q"`, "a(b)", "expression",
 	strings.Repeat("長い会社名", 20), strings.Repeat("word ", 30) + "end", "👨‍👩‍👧 家族", "ｶﾀｶﾅ",
 }
 
@@ -105,9 +106,22 @@ func TestRenderCacheFallsBack(t *testing.T) {
 		"rawhref.md":   "<a href=\"{{.Lead.Source}}\">リンク</a>",
 		"sub.html":     "{{define \"x\"}}<p>{{.LastName}}</p>{{end}}{{template \"x\" .Lead}}",
 		"sameurl.html": "<p><a href=\"https://x.example/?q={{.Lead.LastName}}\" data-notrack>{{.Lead.LastName}}</a></p>",
+		// Found by review: a value as the text of an untracked link, which the text
+		// part compares with the address; data-* attributes html/template escapes as
+		// CSS or script; a value falling back to the unsubscribe URL; an index only
+		// some leads have; unquoted attributes in raw HTML.
+		"mailtotext.md":  "[{{.Lead.Company}}](mailto:info@nurture.example) まで",
+		"notrack.html":   "<p><a href=\"https://www.nurture.example/\" data-notrack>{{.Lead.Company}}</a></p>",
+		"datastyle.html": "<p data-style=\"{{.Lead.Company}}\">x</p>",
+		"dataon.html":    "<p data-onclick=\"{{.Lead.Company}}\">x</p>",
+		"unsub.html":     "<p>{{.Lead.Company | default .UnsubscribeURL}}</p>",
+		"index.md":       "{{.Lead.LastName | default \"ご担当者\"}} 様 {{if .Lead.Tags}}{{index .Lead.Tags 1}}{{end}}",
+		"unquoted.md":    "<a title={{.Lead.Company}} href=\"https://www.nurture.example/\">資料</a> <img src=\"https://x.example/a.png\" alt={{.Lead.Company}}>",
+		"alt.html":       "<p><img src=\"https://x.example/a.png\" alt=\"{{.Lead.Company}}\" title=\"{{.Lead.LastName}}\"> {{.Lead.LastName}}</p>",
 	}
 	for name, body := range files {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("---\nsubject: 件名\n---\n"+body+"\n"), 0o644))
+		// A preheader, since the layout shows it and an empty value is always rendered in full.
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("---\nsubject: 件名\npreheader: ご案内\n---\n"+body+"\n"), 0o644))
 	}
 	set := loadSet(t, dir)
 	for name := range files {
@@ -122,10 +136,17 @@ func TestRenderCacheFallsBack(t *testing.T) {
 			require.Equal(t, want, got, "%s, lead %d", name, n)
 		}
 	}
-	// Values in a class or a style change which CSS applies: never from the cache.
-	for _, name := range []string{"class", "style"} {
+	// Values in a class or a style change which CSS applies; others are escaped by
+	// html/template in ways the cache does not repeat: never from the cache.
+	for _, name := range []string{"class", "style", "mailtotext", "notrack", "datastyle", "dataon"} {
 		_, ok := set.templates[name].renderCached(cacheData(cacheLead(0), 0))
 		require.False(t, ok, name)
+	}
+	// Text and attributes for people are.
+	plain := &lead.Lead{ID: 1, Email: "a@example.com", LastName: "山田", Company: "サンプル株式会社"}
+	for _, name := range []string{"alt", "unquoted", "index"} {
+		_, ok := set.templates[name].renderCached(cacheData(plain, 1))
+		require.True(t, ok, name)
 	}
 }
 

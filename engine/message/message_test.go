@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 
 	"github.com/nurture-dev/nurture/engine/lead"
 )
@@ -356,6 +358,31 @@ func TestRender(t *testing.T) {
 		require.NotContains(t, r.HTML, "<img src=\"x\"")
 		require.Empty(t, r.Links)
 		require.Contains(t, r.Text, "[x](https://evil.example)")
+	})
+
+	t.Run("LeadValuesCannotAddAttributesInRawHTML", func(t *testing.T) {
+		t.Parallel()
+		s := loadSet(t, "testdata/render")
+		// An unquoted attribute in the marketer's raw HTML: a space or = in a value
+		// must not end it and start an attribute of the lead's own.
+		for _, company := range []string{"x href=https://evil.example", "x data-notrack", "x onerror=alert(1)", "x\tstyle=color:red", "a`b"} {
+			tr := &tracking{}
+			r, err := s.Render("rawattrs", Data{Lead: &lead.Lead{Company: company}, UnsubscribeURL: unsubscribeURL, Tracking: tr.Tracking()})
+			require.NoError(t, err)
+			require.Equal(t, []Link{{Index: 0, URL: "https://www.nurture.example/whitepaper", Name: "資料をダウンロード"}}, r.Links, company)
+			doc, err := html.Parse(strings.NewReader(r.HTML))
+			require.NoError(t, err)
+			a, img := findElement(doc, atom.A), findElement(doc, atom.Img)
+			require.Equal(t, company, getAttr(a, "title"), "the value stays in its attribute")
+			require.Equal(t, company, getAttr(img, "alt"))
+			require.Equal(t, "https://t.example/c/0", getAttr(a, "href"))
+			for _, n := range []*html.Node{a, img} {
+				for _, at := range n.Attr {
+					require.Contains(t, []string{"title", "href", "src", "alt", "style"}, at.Key, company)
+				}
+			}
+			require.NotContains(t, getAttr(a, "style")+getAttr(img, "style"), "color:red")
+		}
 	})
 
 	t.Run("HTMLBodyEscapesLeadValues", func(t *testing.T) {

@@ -58,9 +58,17 @@ func fillPlaceholders(s string) string {
 	return rawPlaceholder.ReplaceAllStringFunc(s, func(m string) string {
 		_, open := utf8.DecodeRuneInString(m)
 		_, close := utf8.DecodeLastRuneInString(m)
-		return html.EscapeString(decodePlaceholder(m[open : len(m)-close]))
+		return valueEscaper.Replace(decodePlaceholder(m[open : len(m)-close]))
 	})
 }
+
+// valueEscaper escapes a value for anywhere the marketer's raw HTML may have put it:
+// text, a quoted attribute, and an unquoted one (title={{.Lead.Company}}), where a
+// space, = or ` would otherwise end the value and start an attribute of the lead's
+// own (href=https://evil.example). The parser reads the entities back, so the text is
+// the value.
+var valueEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;",
+	" ", "&#32;", "\t", "&#9;", "\n", "&#10;", "\r", "&#13;", "\f", "&#12;", "=", "&#61;", "`", "&#96;")
 
 // escapeURLComponent percent-encodes every byte of s but the unreserved characters
 // of RFC 3986, so that a lead value stays one part of a URL, in a path or a query:
