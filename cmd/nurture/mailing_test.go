@@ -20,9 +20,13 @@ import (
 func templateFolder(t *testing.T) (string, func(name, src string)) {
 	t.Helper()
 	dir := t.TempDir()
+	// Files are written whole (a temporary file renamed), so that the watcher never
+	// sees one half-written, however slow the machine.
 	write := func(name, src string) {
 		require.NoError(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644))
+		tmp := filepath.Join(t.TempDir(), "tmp")
+		require.NoError(t, os.WriteFile(tmp, []byte(src), 0o644))
+		require.NoError(t, os.Rename(tmp, filepath.Join(dir, name)))
 	}
 	layout, err := os.ReadFile("../../templates/_layouts/default.html")
 	require.NoError(t, err)

@@ -65,7 +65,10 @@ func TestWatchReloadsOnceSettled(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	require.Zero(t, reloads.Load(), "nothing changed")
 
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("two!"), 0o644))
+	// Written whole (renamed into place), so that no tick sees it half-written.
+	tmp := filepath.Join(t.TempDir(), "a.yaml")
+	require.NoError(t, os.WriteFile(tmp, []byte("two!"), 0o644))
+	require.NoError(t, os.Rename(tmp, filepath.Join(dir, "a.yaml")))
 	require.Eventually(t, func() bool { return reloads.Load() == 1 }, 5*time.Second, 5*time.Millisecond)
 	time.Sleep(50 * time.Millisecond)
 	require.Equal(t, int32(1), reloads.Load(), "one change, one reload")

@@ -125,7 +125,7 @@ func newBundle(t testing.TB, files map[string]string, tune func(*flow.Config, *q
 
 func (b *testBundle) write(t testing.TB, name, src string) {
 	t.Helper()
-	require.NoError(t, os.WriteFile(filepath.Join(b.dir, name), []byte(src), 0o644))
+	require.NoError(t, writeWhole(filepath.Join(b.dir, name), src))
 }
 
 // submit records a form submission for email, as the API does.

@@ -41,7 +41,7 @@ func TestRegistryWatchesTheFolder(t *testing.T) {
 	t.Cleanup(func() { cancel(); wg.Wait() })
 
 	// An edit is picked up without a restart or a signal.
-	require.NoError(t, os.WriteFile(file, []byte(v1+"  - wait: 1d\n  - send: course/day2\n"), 0o644))
+	require.NoError(t, writeWhole(file, v1+"  - wait: 1d\n  - send: course/day2\n"))
 	require.Eventually(t, func() bool {
 		s := e.Registry().Get("watched")
 		return s != nil && s.Version != first.Version && len(s.Steps) == 3
@@ -49,7 +49,7 @@ func TestRegistryWatchesTheFolder(t *testing.T) {
 	second := e.Registry().Get("watched")
 
 	// A broken edit is refused: the last good version keeps running.
-	require.NoError(t, os.WriteFile(file, []byte(v1+"  - wiat: 1d\n"), 0o644))
+	require.NoError(t, writeWhole(file, v1+"  - wiat: 1d\n"))
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "scenario refused") }, 5*time.Second, 20*time.Millisecond,
 		"the watcher read the broken file")
 	require.Contains(t, logs.String(), `unknown key \"wiat\"`)
@@ -69,6 +69,16 @@ func TestRegistryWatchesTheFolder(t *testing.T) {
 	old, err := fresh.Registry().Version(ctx, pool, "watched", first.Version)
 	require.NoError(t, err)
 	require.Len(t, old.Steps, 1)
+}
+
+// writeWhole replaces a file at once (a temporary file renamed), so that a watcher
+// never reads it half-written, however slow the machine.
+func writeWhole(path, data string) error {
+	tmp := path + ".tmp~"
+	if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // lockedBuffer is a buffer a logger may write while the test reads it.
