@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +28,7 @@ import (
 	"github.com/nurture-dev/nurture/engine/mail/mailtest"
 	"github.com/nurture-dev/nurture/engine/message"
 	"github.com/nurture-dev/nurture/engine/queue"
+	"github.com/nurture-dev/nurture/engine/testlog"
 	"github.com/nurture-dev/nurture/engine/track"
 	"github.com/nurture-dev/nurture/web"
 )
@@ -286,7 +286,7 @@ func ptrTo[T any](v T) *T { return &v }
 // the logs unsubscribe the recipient.
 func TestRequestLogKeepsTokensOut(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testlog.Buffer
 	signer, err := track.NewSigner([]byte("web-test-secret-0123456789abcdef0123456789"))
 	require.NoError(t, err)
 	pool := dbtest.New(t)
@@ -310,22 +310,4 @@ func TestRequestLogKeepsTokensOut(t *testing.T) {
 	require.NotContains(t, logs.String(), tok)
 	require.Contains(t, logs.String(), "path=/u/:token")
 	require.Contains(t, logs.String(), "path=/t/o/:token")
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-dev/nurture/engine/message"
+	"github.com/nurture-dev/nurture/engine/testlog"
 )
 
 // templateFolder makes a templates folder with the shipped layout and the template
@@ -56,7 +57,7 @@ func TestWatchTemplates(t *testing.T) {
 	t.Parallel()
 	dir, write := templateFolder(t)
 	cfg := Config{TemplatesDir: dir, DataDir: t.TempDir(), Secret: "reload-test-secret-0123456789abcdef"}
-	var logs syncBuffer
+	var logs testlog.Buffer
 	mg, err := openMailing(&cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,29 +17,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-dev/nurture/engine/dbtest"
+	"github.com/nurture-dev/nurture/engine/testlog"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
 const testAPIKey = "e2e-key-0123456789abcdef"
-
-// syncBuffer is a buffer the server's goroutines may write while a test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // env is a fake environment for one run of the command.
 func env(vars map[string]string) func(string) string {
@@ -50,7 +32,7 @@ func env(vars map[string]string) func(string) string {
 // runCommand runs nurture with args to the end.
 func runCommand(t *testing.T, vars map[string]string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	var out, errOut syncBuffer
+	var out, errOut testlog.Buffer
 	c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: env(vars)}
 	err = c.run(context.Background(), args)
 	return out.String(), errOut.String(), err
@@ -59,7 +41,7 @@ func runCommand(t *testing.T, vars map[string]string, args ...string) (stdout, s
 // server is a `nurture serve` running in the test process.
 type server struct {
 	URL  string
-	logs *syncBuffer
+	logs *testlog.Buffer
 	stop func() error
 }
 
@@ -70,7 +52,7 @@ func startServer(t *testing.T, vars map[string]string, args ...string) *server {
 		vars["NURTURE_TEMPLATES_DIR"] = "../../templates"
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	addr := make(chan string, 1)
 	c := &cli{stdin: strings.NewReader(""), stdout: logs, stderr: logs, getenv: env(vars),
 		onListen: func(a string) { addr <- a }}

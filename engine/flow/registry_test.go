@@ -16,6 +16,7 @@ import (
 	"github.com/nurture-dev/nurture/engine/dbtest"
 	"github.com/nurture-dev/nurture/engine/flow"
 	"github.com/nurture-dev/nurture/engine/queue"
+	"github.com/nurture-dev/nurture/engine/testlog"
 )
 
 func TestRegistryWatchesTheFolder(t *testing.T) {
@@ -27,7 +28,7 @@ func TestRegistryWatchesTheFolder(t *testing.T) {
 	const v1 = "trigger: { event: manual }\nsteps:\n  - send: course/day1\n"
 	require.NoError(t, os.WriteFile(file, []byte(v1), 0o644))
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	e := flow.New(flow.Config{Pool: pool, ScenariosDir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 		WatchInterval: 20 * time.Millisecond})
 	require.NoError(t, e.Load(ctx))
@@ -79,22 +80,4 @@ func writeWhole(path, data string) error {
 		return err
 	}
 	return os.Rename(tmp, path)
-}
-
-// lockedBuffer is a buffer a logger may write while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

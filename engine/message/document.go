@@ -27,7 +27,8 @@ type finished struct {
 // pixel are added.
 //
 // The render cache finishes documents whose values are still placeholders: with
-// fullNames it leaves link names untruncated, to be cut once the values are in.
+// fullNames it leaves link names untruncated and the text part in paragraphs (ops),
+// to be cut and wrapped once the values are in.
 func finish(src string, d Data, fullNames bool) (*finished, error) {
 	root, err := html.Parse(strings.NewReader(src))
 	if err != nil {

@@ -36,8 +36,15 @@ func funcs() map[string]any {
 	}
 }
 
-func textFuncs() texttemplate.FuncMap { return funcs() }
-func htmlFuncs() htmltemplate.FuncMap { return funcs() }
+// newText and newHTML start a template with nurture's functions, and a missing map
+// key printing nothing.
+func newText(name string) *texttemplate.Template {
+	return texttemplate.New(name).Option("missingkey=zero").Funcs(funcs())
+}
+
+func newHTML(name string) *htmltemplate.Template {
+	return htmltemplate.New(name).Option("missingkey=zero").Funcs(funcs())
+}
 
 // fnDefault returns v, or def when v is empty: missing, nil, a zero number, an empty
 // string, slice or map. It is written to be piped into:
@@ -142,68 +149,57 @@ func printable(v any) string {
 // the templates t defines. It runs before t is first executed, which is when
 // html/template adds its escapers after it.
 func addToActions(trees []*parse.Tree, fn string) {
-	for _, t := range trees {
-		if t == nil || t.Root == nil {
-			continue
-		}
-		addToList(t, t.Root, fn, func(pos parse.Pos) parse.Node { return parse.NewIdentifier(fn).SetTree(t).SetPos(pos) })
-	}
+	appendToActions(trees, fn == valueFunc, func(t *parse.Tree, pos parse.Pos) parse.Node {
+		return parse.NewIdentifier(fn).SetTree(t).SetPos(pos)
+	})
 }
 
-// addSlotToActions appends the data's method $.Slot to the pipeline of every action
-// of t that prints, for the render cache (cache.go). In an HTML template the
-// actions that end in html or urlquery are left alone, as addToActions leaves them.
+// addSlotToActions appends the data's method $.Slot instead, for the render cache
+// (cache.go).
 func addSlotToActions(trees []*parse.Tree, html bool) {
-	fn := markdownFunc
-	if html {
-		fn = valueFunc
-	}
-	for _, t := range trees {
-		if t == nil || t.Root == nil {
-			continue
-		}
-		addToList(t, t.Root, fn, func(pos parse.Pos) parse.Node {
-			return &parse.VariableNode{NodeType: parse.NodeVariable, Pos: pos, Ident: []string{"$", "Slot"}}
-		})
-	}
+	appendToActions(trees, html, func(*parse.Tree, parse.Pos) parse.Node {
+		return &parse.VariableNode{NodeType: parse.NodeVariable, Ident: []string{"$", "Slot"}}
+	})
 }
 
-// addToList appends the command made by arg to the printing actions of l; fn names
-// the kind of template, as addToActions has it.
-func addToList(t *parse.Tree, l *parse.ListNode, fn string, arg func(parse.Pos) parse.Node) {
-	if l == nil {
-		return
-	}
-	for _, n := range l.Nodes {
-		switch n := n.(type) {
-		case *parse.ActionNode:
-			p := n.Pipe
-			if p == nil || len(p.Decl) > 0 || len(p.Cmds) == 0 {
-				continue // {{$x := ...}} prints nothing
-			}
-			last := p.Cmds[len(p.Cmds)-1]
-			if id, ok := last.Args[0].(*parse.IdentifierNode); ok && (id.Ident == "html" || id.Ident == "urlquery") {
-				// Already text, and html/template allows these escapers only last.
-				if fn == valueFunc {
+// appendToActions appends the command cmd makes to every action that prints. In an
+// HTML template, actions that end in html or urlquery are left alone: they are
+// already text, and html/template allows those escapers only last.
+func appendToActions(trees []*parse.Tree, html bool, cmd func(*parse.Tree, parse.Pos) parse.Node) {
+	var visit func(t *parse.Tree, l *parse.ListNode)
+	visit = func(t *parse.Tree, l *parse.ListNode) {
+		if l == nil {
+			return
+		}
+		for _, n := range l.Nodes {
+			switch n := n.(type) {
+			case *parse.ActionNode:
+				p := n.Pipe
+				if p == nil || len(p.Decl) > 0 || len(p.Cmds) == 0 {
+					continue // {{$x := ...}} prints nothing
+				}
+				last := p.Cmds[len(p.Cmds)-1]
+				if id, ok := last.Args[0].(*parse.IdentifierNode); ok && html && (id.Ident == "html" || id.Ident == "urlquery") {
 					continue
 				}
+				p.Cmds = append(p.Cmds, &parse.CommandNode{NodeType: parse.NodeCommand, Pos: n.Pos, Args: []parse.Node{cmd(t, n.Pos)}})
+			case *parse.IfNode:
+				visit(t, n.List)
+				visit(t, n.ElseList)
+			case *parse.RangeNode:
+				visit(t, n.List)
+				visit(t, n.ElseList)
+			case *parse.WithNode:
+				visit(t, n.List)
+				visit(t, n.ElseList)
+			case *parse.ListNode:
+				visit(t, n)
 			}
-			p.Cmds = append(p.Cmds, &parse.CommandNode{
-				NodeType: parse.NodeCommand,
-				Pos:      n.Pos,
-				Args:     []parse.Node{arg(n.Pos)},
-			})
-		case *parse.IfNode:
-			addToList(t, n.List, fn, arg)
-			addToList(t, n.ElseList, fn, arg)
-		case *parse.RangeNode:
-			addToList(t, n.List, fn, arg)
-			addToList(t, n.ElseList, fn, arg)
-		case *parse.WithNode:
-			addToList(t, n.List, fn, arg)
-			addToList(t, n.ElseList, fn, arg)
-		case *parse.ListNode:
-			addToList(t, n, fn, arg)
+		}
+	}
+	for _, t := range trees {
+		if t != nil && t.Root != nil {
+			visit(t, t.Root)
 		}
 	}
 }

@@ -88,7 +88,7 @@ func parseLayout(file, name, src string) (*layout, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmpl, err := htmltemplate.New("layout").Option("missingkey=zero").Funcs(htmlFuncs()).Parse(src)
+	tmpl, err := newHTML("layout").Parse(src)
 	if err != nil {
 		return nil, templateError(file, err, src, pos{1, 1})
 	}
@@ -96,7 +96,7 @@ func parseLayout(file, name, src string) (*layout, error) {
 		return nil, &Error{File: file, Line: 1, Msg: "the layout never shows the message: it needs {{.Body}}"}
 	}
 	addToActions(htmlTrees(tmpl), valueFunc)
-	slotTmpl := htmltemplate.Must(htmltemplate.New("layout").Option("missingkey=zero").Funcs(htmlFuncs()).Parse(src))
+	slotTmpl := htmltemplate.Must(newHTML("layout").Parse(src))
 	addSlotToActions(htmlTrees(slotTmpl), true)
 	l := &layout{name: name, file: file, src: src, tmpl: tmpl, slotTmpl: slotTmpl}
 	if err := checkStyles(file, src, 1); err != nil {
@@ -168,17 +168,17 @@ func parseTemplate(file, name, src string, layouts map[string]*layout, badLayout
 	body := pos{fm.bodyLine, 1}
 	switch path.Ext(file) {
 	case ".md":
-		t.markdown, err = texttemplate.New("body").Option("missingkey=zero").Funcs(textFuncs()).Parse(fm.body)
+		t.markdown, err = newText("body").Parse(fm.body)
 		if err == nil {
 			addToActions(textTrees(t.markdown), markdownFunc)
-			t.slotMarkdown = texttemplate.Must(texttemplate.New("body").Option("missingkey=zero").Funcs(textFuncs()).Parse(fm.body))
+			t.slotMarkdown = texttemplate.Must(newText("body").Parse(fm.body))
 			addSlotToActions(textTrees(t.slotMarkdown), false)
 		}
 	default:
-		t.html, err = htmltemplate.New("body").Option("missingkey=zero").Funcs(htmlFuncs()).Parse(fm.body)
+		t.html, err = newHTML("body").Parse(fm.body)
 		if err == nil {
 			addToActions(htmlTrees(t.html), valueFunc)
-			t.slotHTML = htmltemplate.Must(htmltemplate.New("body").Option("missingkey=zero").Funcs(htmlFuncs()).Parse(fm.body))
+			t.slotHTML = htmltemplate.Must(newHTML("body").Parse(fm.body))
 			addSlotToActions(htmlTrees(t.slotHTML), true)
 		}
 	}
@@ -208,7 +208,7 @@ func parseTemplate(file, name, src string, layouts map[string]*layout, badLayout
 
 // parseText parses a front-matter value as a text/template.
 func parseText(file, name string, f field) (*texttemplate.Template, error) {
-	t, err := texttemplate.New(name).Option("missingkey=zero").Funcs(textFuncs()).Parse(f.value)
+	t, err := newText(name).Parse(f.value)
 	if err != nil {
 		return nil, templateError(file, err, f.value, f.at)
 	}

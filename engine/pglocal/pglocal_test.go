@@ -2,7 +2,6 @@ package pglocal_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-dev/nurture/engine/pglocal"
+	"github.com/nurture-dev/nurture/engine/testlog"
 )
 
 // helperDirEnv, when set, turns the test binary into a helper process that uses the
@@ -72,7 +71,7 @@ func TestStart(t *testing.T) {
 	type testBundle struct {
 		dir    string // a directory the postgres account can enter
 		logger *slog.Logger
-		logs   *syncBuffer
+		logs   *testlog.Buffer
 	}
 
 	setup := func(t *testing.T) (*testBundle, context.Context) {
@@ -844,28 +843,10 @@ func copyFile(t *testing.T, from, to string, perm os.FileMode) {
 	require.NoError(t, os.WriteFile(to, b, perm))
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testLogger logs to a buffer the test can inspect, and to the test log on failure.
-func testLogger(t *testing.T) (*slog.Logger, *syncBuffer) {
+func testLogger(t *testing.T) (*slog.Logger, *testlog.Buffer) {
 	t.Helper()
-	buf := &syncBuffer{}
+	buf := &testlog.Buffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("pglocal log:\n%s", buf.String())
