@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -65,7 +66,6 @@ type Mailer struct {
 	cfg        Config
 	log        *slog.Logger
 	classifier *track.Classifier
-	outcomes   outcomeWriter
 }
 
 // New makes a mailer.
@@ -137,6 +137,9 @@ type SendWorker struct {
 	river.WorkerDefaults[SendArgs]
 	Mailer *Mailer
 	Pool   *pgxpool.Pool
+
+	once    sync.Once
+	batches *sendBatches
 }
 
 // Timeout leaves room for a slow SMTP server (go-mail times out each command on its
@@ -144,25 +147,53 @@ type SendWorker struct {
 func (w *SendWorker) Timeout(*river.Job[SendArgs]) time.Duration { return time.Minute }
 
 // Work delivers the message once. It renders and stores the message, talks to the
-// SMTP server outside any transaction, and records the outcome (with other sends'
-// outcomes) once the server accepted the message. A crash between the server's 250 and that commit is the one
+// SMTP server outside any transaction, and records the outcome once the server
+// accepted the message. A crash between the server's 250 and that commit is the one
 // window in which a message can go out twice. The message's status, not the job's,
 // is what counts: a job run again for a message already sent does nothing, so River
 // may complete jobs in its own batches.
 func (w *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
-	return w.Mailer.deliver(ctx, w.Pool, job)
+	w.once.Do(func() { w.batches = newSendBatches(w.Pool) })
+	return w.Mailer.deliver(ctx, w.batches, job)
+}
+
+// sendBatches are the round trips of the send jobs running at once, each shared by
+// the jobs that need it at the same moment (see group): a send's database work costs
+// a share of three statements instead of three statements.
+type sendBatches struct {
+	pool     *pgxpool.Pool
+	reads    *group[*pending]
+	renders  *group[*pending]
+	outcomes *group[*outcome]
+}
+
+func newSendBatches(pool *pgxpool.Pool) *sendBatches {
+	return &sendBatches{
+		pool:     pool,
+		reads:    newGroup(func(ctx context.Context, ps []*pending) error { return readPending(ctx, pool, ps) }),
+		renders:  newGroup(func(ctx context.Context, ps []*pending) error { return recordRendered(ctx, pool, ps) }),
+		outcomes: newGroup(func(ctx context.Context, os []*outcome) error { return writeOutcomes(ctx, pool, os) }),
+	}
 }
 
 // pending is a message about to be sent, with its lead.
 type pending struct {
 	ID              int64
+	Found           bool
 	LeadID          int64
 	Template        string
 	Status          string
 	MessageID       string
 	SubjectOverride string
 	Lead            *lead.Lead
-	Rendered        *message.Rendered
+	// Blocked says why the lead may not be mailed, or "".
+	Blocked string
+
+	Rendered *message.Rendered
+	// What recordRendered stores: the outbox keeps the whole message to show it.
+	HTML, Text string
+	// Claimed is set by recordRendered while the message is still queued.
+	Claimed bool
 }
 
 // blockedSQL says why the lead l may not be mailed, or ” when it may: the one rule
@@ -171,36 +202,30 @@ const blockedSQL = `CASE WHEN l.unsubscribed_at IS NOT NULL THEN 'unsubscribed'
 	WHEN l.consent = 'denied' THEN 'consent denied'
 	ELSE coalesce((SELECT 'suppressed: ' || s.reason FROM suppressions s WHERE s.email = lower(l.email)), '') END`
 
-// deliver sends a message once. Its round trips are few because they are most of
-// what a send costs: one query reads the message, its lead and whether the lead may
-// be mailed; one pipelined write records the rendered message before it goes out (a
-// scanner may follow its links before we hear back from the server); and the outcome
-// is committed together with other workers' outcomes.
-func (m *Mailer) deliver(ctx context.Context, pool *pgxpool.Pool, job *river.Job[SendArgs]) error {
-	p := pending{ID: job.Args.MessageID}
-	var leadJSON []byte
-	var reason string
-	err := pool.QueryRow(ctx, `SELECT m.lead_id, m.template, m.status, m.message_id, m.subject_override, to_jsonb(l), `+blockedSQL+`
-		FROM messages m JOIN leads l ON l.id = m.lead_id WHERE m.id = $1`, p.ID).
-		Scan(&p.LeadID, &p.Template, &p.Status, &p.MessageID, &p.SubjectOverride, &leadJSON, &reason)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return river.JobCancel(fmt.Errorf("message %d does not exist", p.ID))
-	}
-	if err != nil {
+// deliver sends a message once. Its database work is shared with the other sends
+// running at the same moment, because round trips are most of what a send costs: one
+// query reads the messages, their leads and whether they may be mailed; one write
+// records the rendered messages before they go out (a scanner may follow a link
+// before we hear back from the server); and one records the outcomes.
+func (m *Mailer) deliver(ctx context.Context, b *sendBatches, job *river.Job[SendArgs]) error {
+	pool := b.pool
+	p := &pending{ID: job.Args.MessageID}
+	if err := b.reads.do(ctx, p); err != nil {
 		return fmt.Errorf("send message %d: %w", p.ID, err)
+	}
+	if !p.Found {
+		return river.JobCancel(fmt.Errorf("message %d does not exist", p.ID))
 	}
 	if p.Status != StatusQueued {
 		return nil // done already: a job run again sends nothing
 	}
-	if err := json.Unmarshal(leadJSON, &p.Lead); err != nil {
-		return fmt.Errorf("send message %d: lead: %w", p.ID, err)
-	}
-	if reason != "" {
-		m.log.Info("not sending: address may not be mailed", "message_id", p.ID, "lead_id", p.LeadID, "reason", reason)
-		_, err := pool.Exec(ctx, `UPDATE messages SET status = 'suppressed', error = $2 WHERE id = $1 AND status = 'queued'`, p.ID, reason)
+	if p.Blocked != "" {
+		m.log.Info("not sending: address may not be mailed", "message_id", p.ID, "lead_id", p.LeadID, "reason", p.Blocked)
+		_, err := pool.Exec(ctx, `UPDATE messages SET status = 'suppressed', error = $2 WHERE id = $1 AND status = 'queued'`, p.ID, p.Blocked)
 		return err
 	}
-	if p.Rendered, err = m.render(p); err != nil {
+	var err error
+	if p.Rendered, err = m.render(*p); err != nil {
 		_, uerr := pool.Exec(ctx, `UPDATE messages SET status = 'failed', error = $2 WHERE id = $1`, p.ID, err.Error())
 		return errors.Join(river.JobCancel(err), uerr)
 	}
@@ -209,31 +234,31 @@ func (m *Mailer) deliver(ctx context.Context, pool *pgxpool.Pool, job *river.Job
 	}
 	// The outbox keeps the whole message to show it; sent mail keeps what tracking
 	// needs (its links) and can be rendered again for a look.
-	html, text := "", ""
 	if m.cfg.Sender == nil {
-		html, text = p.Rendered.HTML, p.Rendered.Text
+		p.HTML, p.Text = p.Rendered.HTML, p.Rendered.Text
 	}
-	if claimed, err := recordRendered(ctx, pool, p, html, text); err != nil {
+	if err := b.renders.do(ctx, p); err != nil {
 		return fmt.Errorf("send message %d: %w", p.ID, err)
-	} else if !claimed {
+	}
+	if !p.Claimed {
 		return nil // another run got there first
 	}
 
 	status := StatusOutbox
 	if m.cfg.Sender != nil {
-		msg, err := m.build(p)
+		msg, err := m.build(*p)
 		if err != nil {
-			return m.fail(ctx, pool, p, err)
+			return m.fail(ctx, pool, *p, err)
 		}
 		if err := m.cfg.Sender.Send(ctx, msg); err != nil {
 			var de *DeliveryError
 			switch {
 			case errors.As(err, &de) && de.Bounce:
-				return m.bounce(ctx, pool, job, p, de)
+				return m.bounce(ctx, pool, job, *p, de)
 			case errors.As(err, &de) && !de.Temporary:
-				return m.fail(ctx, pool, p, err)
+				return m.fail(ctx, pool, *p, err)
 			case job.Attempt >= job.MaxAttempts:
-				return m.fail(ctx, pool, p, fmt.Errorf("gave up after %d attempts: %w", job.Attempt, err))
+				return m.fail(ctx, pool, *p, fmt.Errorf("gave up after %d attempts: %w", job.Attempt, err))
 			default:
 				_, _ = pool.Exec(ctx, `UPDATE messages SET error = $2 WHERE id = $1`, p.ID, err.Error())
 				m.log.Warn("send failed; will retry", "message_id", p.ID, "attempt", job.Attempt, "error", err)
@@ -246,33 +271,82 @@ func (m *Mailer) deliver(ctx context.Context, pool *pgxpool.Pool, job *river.Job
 	if status == StatusOutbox {
 		props["outbox"] = true
 	}
-	return m.outcomes.record(ctx, pool, outcome{messageID: p.ID, status: status, props: props})
+	return b.outcomes.do(ctx, &outcome{messageID: p.ID, status: status, props: props})
+}
+
+// readPending reads queued messages, their leads and whether they may be mailed, in
+// one query.
+func readPending(ctx context.Context, pool *pgxpool.Pool, ps []*pending) error {
+	ids := make([]int64, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	rows, err := pool.Query(ctx, `SELECT m.id, m.lead_id, m.template, m.status, m.message_id, m.subject_override, to_jsonb(l), `+blockedSQL+`
+		FROM messages m JOIN leads l ON l.id = m.lead_id WHERE m.id = ANY($1)`, ids)
+	if err != nil {
+		return err
+	}
+	var r pending
+	var leadJSON []byte
+	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.LeadID, &r.Template, &r.Status, &r.MessageID, &r.SubjectOverride, &leadJSON, &r.Blocked}, func() error {
+		var l lead.Lead
+		if err := json.Unmarshal(leadJSON, &l); err != nil {
+			return fmt.Errorf("message %d: lead: %w", r.ID, err)
+		}
+		// A message is asked for twice only by a job run twice at once.
+		for _, p := range ps {
+			if p.ID == r.ID {
+				*p = r
+				p.Found, p.Lead = true, &l
+			}
+		}
+		return nil
+	})
+	return err
 }
 
 // recordRendered stores what was rendered and counts the attempt, in one round trip.
 // The write need not wait for the disk: losing it to a database crash costs only a
-// render. It reports false when the message is no longer queued.
-func recordRendered(ctx context.Context, pool *pgxpool.Pool, p pending, html, text string) (bool, error) {
+// render. It claims the messages still queued.
+func recordRendered(ctx context.Context, pool *pgxpool.Pool, ps []*pending) error {
+	n := len(ps)
+	ids, subjects, htmls, texts, links, emails := make([]int64, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, p := range ps {
+		ids[i], subjects[i], htmls[i], texts[i], links[i], emails[i] = p.ID, p.Rendered.Subject, p.HTML, p.Text, string(linksJSON(p.Rendered.Links)), p.Lead.Email
+	}
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
 	b.Queue(`SET LOCAL synchronous_commit = off`)
-	b.Queue(`UPDATE messages SET subject = $2, html = $3, text_body = $4, links = $5, attempts = attempts + 1, to_email = $6
-		WHERE id = $1 AND status = 'queued'`,
-		p.ID, p.Rendered.Subject, html, text, linksJSON(p.Rendered.Links), p.Lead.Email)
+	b.Queue(`UPDATE messages m SET subject = r.subject, html = r.html, text_body = r.text, links = r.links::jsonb, attempts = m.attempts + 1, to_email = r.email
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS r(id, subject, html, text, links, email)
+		WHERE m.id = r.id AND m.status = 'queued' RETURNING m.id`, ids, subjects, htmls, texts, links, emails)
 	b.Queue(`COMMIT`)
 	br := pool.SendBatch(ctx, b)
 	defer br.Close()
-	var rows int64
-	for i := range 4 {
-		tag, err := br.Exec()
-		if err != nil {
-			return false, err
-		}
-		if i == 2 {
-			rows = tag.RowsAffected()
+	for range 2 {
+		if _, err := br.Exec(); err != nil {
+			return err
 		}
 	}
-	return rows == 1, br.Close()
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	var id int64
+	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error {
+		for _, p := range ps {
+			if p.ID == id {
+				p.Claimed = true
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if _, err := br.Exec(); err != nil {
+		return err
+	}
+	return br.Close()
 }
 
 // blocked says why a lead may not be mailed, or "".

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -15,48 +13,6 @@ type outcome struct {
 	messageID int64
 	status    string
 	props     map[string]any
-	done      chan error
-}
-
-// outcomeWriter records the outcomes of sends in groups: the worker whose outcome
-// finds no write under way writes every outcome waiting, its own among them, in one
-// statement, and the others wait for that commit (group commit). Every send job
-// returns only once its outcome is committed, so nothing is acknowledged that a crash
-// could lose, and nothing runs in the background.
-type outcomeWriter struct {
-	mu       sync.Mutex
-	waiting  []*outcome
-	flushing bool
-}
-
-// outcomeTimeout bounds one group's write; it does not follow a job's context, whose
-// cancellation must not fail the other jobs of the group.
-const outcomeTimeout = 30 * time.Second
-
-func (w *outcomeWriter) record(ctx context.Context, pool *pgxpool.Pool, o outcome) error {
-	o.done = make(chan error, 1)
-	w.mu.Lock()
-	w.waiting = append(w.waiting, &o)
-	if w.flushing {
-		w.mu.Unlock()
-		return <-o.done
-	}
-	w.flushing = true
-	for len(w.waiting) > 0 {
-		group := w.waiting
-		w.waiting = nil
-		w.mu.Unlock()
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outcomeTimeout)
-		err := writeOutcomes(wctx, pool, group)
-		cancel()
-		for _, x := range group {
-			x.done <- err
-		}
-		w.mu.Lock()
-	}
-	w.flushing = false
-	w.mu.Unlock()
-	return <-o.done
 }
 
 // writeOutcomes marks the messages sent (or kept in the outbox) and records their

@@ -100,17 +100,23 @@ func (s *Server) Messages() []Message {
 	return append([]Message(nil), s.msgs...)
 }
 
+// Count is how many messages the server has accepted.
+func (s *Server) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.msgs)
+}
+
 // Wait waits until the server has accepted n messages and returns them.
 func (s *Server) Wait(t testing.TB, n int, timeout time.Duration) []Message {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		msgs := s.Messages()
-		if len(msgs) >= n {
-			return msgs
+		if s.Count() >= n {
+			return s.Messages()
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("mailtest: %d messages after %s, want %d", len(msgs), timeout, n)
+			t.Fatalf("mailtest: %d messages after %s, want %d", s.Count(), timeout, n)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
