@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -46,6 +47,7 @@ type trackBundle struct {
 	mailer *mail.Mailer
 	client *queue.Client
 	http   *http.Client
+	signer *track.Signer
 }
 
 func setupTracking(t *testing.T) *trackBundle {
@@ -63,7 +65,7 @@ func setupTracking(t *testing.T) *trackBundle {
 	sender := mail.NewSMTPSender(cfg)
 	t.Cleanup(func() { _ = sender.Close() })
 
-	b := &trackBundle{ctx: ctx, pool: pool, smtp: smtpSrv}
+	b := &trackBundle{ctx: ctx, pool: pool, smtp: smtpSrv, signer: signer}
 	b.srv = httptest.NewUnstartedServer(nil)
 	base := "http://" + b.srv.Listener.Addr().String()
 	b.mailer = mail.New(mail.Config{BaseURL: base, From: "Marketing <marketing@example.com>",
@@ -97,20 +99,34 @@ func (b *trackBundle) sendTo(t *testing.T, email, template string) (int64, strin
 		return err
 	}))
 	msgs := b.smtp.Wait(t, before+1, 10*time.Second)
-	msg, err := netmail.ReadMessage(bytes.NewReader(msgs[before].Data))
+	html, err := htmlPart(msgs[before].Data)
 	require.NoError(t, err)
+	return out[0].ID, html
+}
+
+// htmlPart returns the decoded HTML part of a message.
+func htmlPart(data []byte) (string, error) {
+	msg, err := netmail.ReadMessage(bytes.NewReader(data))
+	if err != nil {
+		return "", err
+	}
 	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	require.NoError(t, err)
+	if err != nil {
+		return "", err
+	}
 	r := multipart.NewReader(msg.Body, params["boundary"])
 	for {
 		p, err := r.NextPart()
-		require.NoError(t, err, "the message has an HTML part")
+		if err != nil {
+			return "", fmt.Errorf("no HTML part: %w", err)
+		}
 		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") {
 			raw, err := io.ReadAll(p)
-			require.NoError(t, err)
+			if err != nil {
+				return "", err
+			}
 			html, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(raw)), ""))
-			require.NoError(t, err)
-			return out[0].ID, string(html)
+			return string(html), err
 		}
 	}
 }
@@ -187,6 +203,86 @@ func TestTracking(t *testing.T) {
 		require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT first_open_at, first_click_at FROM messages WHERE lead_id = $1`, leadID).Scan(&opened, &clicked))
 		require.NotNil(t, opened)
 		require.NotNil(t, clicked)
+	})
+
+	t.Run("AScannerMayClickBeforeTheServerAnswers", func(t *testing.T) {
+		t.Parallel()
+		b := setupTracking(t)
+		// A receiving server's scanner follows the link while the sender still waits
+		// for the answer to DATA: the link must redirect already.
+		type seen struct {
+			status          int
+			location, state string
+			err             error
+		}
+		got := make(chan seen, 1)
+		b.smtp.OnData(func(m mailtest.Message) error {
+			var s seen
+			defer func() { got <- s }()
+			html, err := htmlPart(m.Data)
+			if s.err = err; err != nil {
+				return nil
+			}
+			link := linkRE.FindStringSubmatch(html)
+			if link == nil {
+				s.err = fmt.Errorf("no tracked link in %s", html)
+				return nil
+			}
+			req, _ := http.NewRequest(http.MethodGet, link[1], nil)
+			req.Header.Set("User-Agent", browserAgent)
+			res, err := b.http.Do(req)
+			if s.err = err; err != nil {
+				return nil
+			}
+			res.Body.Close()
+			s.status, s.location = res.StatusCode, res.Header.Get("Location")
+			s.err = b.pool.QueryRow(b.ctx, `SELECT status FROM messages WHERE to_email = 'early@example.com'`).Scan(&s.state)
+			return nil
+		})
+		leadID, _ := b.sendTo(t, "early@example.com", "whitepaper/case-study")
+		s := <-got
+		require.NoError(t, s.err)
+		require.Equal(t, "queued", s.state, "the click came before the send was recorded")
+		require.Equal(t, http.StatusFound, s.status)
+		require.True(t, strings.HasPrefix(s.location, "https://"), s.location)
+		clicks := b.events(t, leadID, "email_clicked")
+		require.Len(t, clicks, 1)
+		require.Equal(t, s.location, clicks[0].Properties["url"])
+	})
+
+	t.Run("MessagesOfATemplateShareOneStoredSetOfLinks", func(t *testing.T) {
+		t.Parallel()
+		b := setupTracking(t)
+		var targets []string
+		for _, to := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+			_, html := b.sendTo(t, to, "whitepaper/case-study")
+			res := b.get(t, http.MethodGet, linkRE.FindStringSubmatch(html)[1], browserAgent)
+			require.Equal(t, http.StatusFound, res.StatusCode)
+			targets = append(targets, res.Header.Get("Location"))
+		}
+		require.Equal(t, targets[0], targets[1])
+		require.Equal(t, targets[0], targets[2])
+		var sets, messages int
+		require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT count(DISTINCT link_set_id), count(*) FROM messages WHERE status = 'sent'`).Scan(&sets, &messages))
+		require.Equal(t, 3, messages)
+		require.Equal(t, 1, sets, "one set of links for the three messages")
+	})
+
+	t.Run("MailSentBeforeLinkSetsStillRedirects", func(t *testing.T) {
+		t.Parallel()
+		b := setupTracking(t)
+		out, err := lead.Upsert(b.ctx, b.pool, "test", []lead.Input{{Email: "old@example.com"}})
+		require.NoError(t, err)
+		var id int64
+		require.NoError(t, b.pool.QueryRow(b.ctx, `INSERT INTO messages (lead_id, purpose, template, to_email, message_id, status, attempts, sent_at, links)
+			VALUES ($1, 'old', 'whitepaper/thanks', 'old@example.com', 'old@example.com', 'sent', 1, now() - interval '1 hour',
+			'[{"index": 0, "url": "https://example.com/old", "name": "old"}]') RETURNING id`, out[0].ID).Scan(&id))
+		tok := b.signer.Sign(track.Token{Kind: track.Click, MessageID: id, Link: 0})
+		res := b.get(t, http.MethodGet, b.srv.URL+"/t/c/"+tok, browserAgent)
+		require.Equal(t, http.StatusFound, res.StatusCode)
+		require.Equal(t, "https://example.com/old", res.Header.Get("Location"))
+		res = b.get(t, http.MethodGet, b.srv.URL+"/t/c/"+b.signer.Sign(track.Token{Kind: track.Click, MessageID: id, Link: 1}), browserAgent)
+		require.Equal(t, http.StatusNotFound, res.StatusCode, "a link the message never had")
 	})
 
 	t.Run("BadTokensGet404AndRecordNothing", func(t *testing.T) {

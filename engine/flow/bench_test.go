@@ -160,13 +160,14 @@ func (e *benchEngine) clickLatency(b *testing.B) (p50, p90 time.Duration) {
 			b.Fatal(err)
 		}
 		var index int
-		if err := e.pool.QueryRow(e.ctx, `SELECT (l->>'index')::int FROM messages, jsonb_array_elements(links) l
-			WHERE id = $1 AND l->>'name' = 'download'`, msg).Scan(&index); err != nil {
+		var set int64
+		if err := e.pool.QueryRow(e.ctx, `SELECT (l->>'index')::int, s.id FROM messages m JOIN link_sets s ON s.id = m.link_set_id,
+			jsonb_array_elements(s.links) l WHERE m.id = $1 AND l->>'name' = 'download'`, msg).Scan(&index, &set); err != nil {
 			b.Fatal(err)
 		}
 		before := len(e.sink.Messages())
 		start := time.Now()
-		res, err := e.mailer.RecordHit(e.ctx, e.pool, track.Token{Kind: track.Click, MessageID: msg, Link: index},
+		res, err := e.mailer.RecordHit(e.ctx, e.pool, track.Token{Kind: track.Click, MessageID: msg, Link: index, LinkSet: set},
 			track.Hit{At: time.Now(), Method: "GET", UserAgent: browserAgent, IP: netip.MustParseAddr("203.0.113.7")})
 		if err != nil {
 			b.Fatal(err)

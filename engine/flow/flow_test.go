@@ -165,9 +165,10 @@ func (b *testBundle) click(t *testing.T, messageID int64, name string, method st
 	_, err := b.pool.Exec(b.ctx, `UPDATE messages SET sent_at = sent_at - interval '1 minute' WHERE id = $1`, messageID)
 	require.NoError(t, err)
 	var index int
-	require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT (l->>'index')::int FROM messages, jsonb_array_elements(links) l
-		WHERE id = $1 AND l->>'name' = $2`, messageID, name).Scan(&index))
-	res, err := b.mailer.RecordHit(b.ctx, b.pool, track.Token{Kind: track.Click, MessageID: messageID, Link: index},
+	var set int64
+	require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT (l->>'index')::int, s.id FROM messages m JOIN link_sets s ON s.id = m.link_set_id,
+		jsonb_array_elements(s.links) l WHERE m.id = $1 AND l->>'name' = $2`, messageID, name).Scan(&index, &set))
+	res, err := b.mailer.RecordHit(b.ctx, b.pool, track.Token{Kind: track.Click, MessageID: messageID, Link: index, LinkSet: set},
 		track.Hit{At: time.Now(), Method: method, UserAgent: browserAgent, IP: netip.MustParseAddr("203.0.113.7")})
 	require.NoError(t, err)
 	return res.Judgement

@@ -17,8 +17,8 @@ import (
 	"github.com/nurture-dev/nurture/engine/track"
 )
 
-// ErrUnknownMessage is a token for a message that does not exist, was never sent, or
-// a link it does not have.
+// ErrUnknownMessage is a token for a message that does not exist, or a link it does
+// not have.
 var ErrUnknownMessage = errors.New("unknown message")
 
 // burstLookback is how far back earlier hits are judged again with a new one.
@@ -51,6 +51,7 @@ func (m *Mailer) RecordHit(ctx context.Context, pool *pgxpool.Pool, tok track.To
 type hitRequest struct {
 	tok  track.Token
 	hit  track.Hit
+	link storedLink // a click's link
 	res  HitResult
 	err  error
 	done chan struct{}
@@ -180,9 +181,13 @@ type humanHit struct {
 func lockMessages(ctx context.Context, conn *pgx.Conn, reqs []*hitRequest) (map[int64]*sentMessage, error) {
 	ids := make([]int64, 0, len(reqs))
 	msgIDs := make([]string, 0, len(reqs))
+	var sets []int64 // the link sets clicks name
 	var since time.Time
 	for _, r := range reqs {
 		ids = append(ids, r.tok.MessageID)
+		if r.tok.LinkSet != 0 {
+			sets = append(sets, r.tok.LinkSet)
+		}
 		msgIDs = append(msgIDs, strconv.FormatInt(r.tok.MessageID, 10))
 		if t := r.hit.At.Add(-burstLookback); since.IsZero() || t.Before(since) {
 			since = t
@@ -195,14 +200,20 @@ func lockMessages(ctx context.Context, conn *pgx.Conn, reqs []*hitRequest) (map[
 
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
-	// A message is trackable once rendered: a scanner may fetch its links between the
-	// SMTP server's 250 and our recording of it.
-	b.Queue(`SELECT id, lead_id, coalesce(sent_at, now()), CASE WHEN $2 THEN NULL ELSE links END FROM messages
-		WHERE id = ANY($1) AND attempts > 0 ORDER BY id FOR UPDATE`, ids, opensOnly)
+	// A signed token shows that its message was rendered to be sent: its hits count
+	// even before the send is recorded, since a scanner may follow a link between
+	// the SMTP server's 250 and our recording of it. A message's links are those of
+	// its set, or, for mail sent before sets, its own.
+	b.Queue(`SELECT m.id, m.lead_id, coalesce(m.sent_at, now()), CASE WHEN $2 THEN NULL ELSE coalesce(ls.links, m.links) END
+		FROM messages m LEFT JOIN link_sets ls ON ls.id = m.link_set_id
+		WHERE m.id = ANY($1) ORDER BY m.id FOR UPDATE OF m`, ids, opensOnly)
 	b.Queue(`SELECT id, type, occurred_at, properties FROM events
 		WHERE lead_id = ANY(ARRAY(SELECT lead_id FROM messages WHERE id = ANY($1))) AND type IN ('email_opened', 'email_clicked')
 		AND occurred_at >= $3 AND properties->>'message_id' = ANY($2) AND (NOT $4 OR properties ? 'honeypot')
 		ORDER BY occurred_at, id`, ids, msgIDs, since, opensOnly)
+	if len(sets) > 0 {
+		b.Queue(`SELECT id, links FROM link_sets WHERE id = ANY($1)`, sets)
+	}
 	br := conn.SendBatch(ctx, b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
@@ -246,14 +257,35 @@ func lockMessages(ctx context.Context, conn *pgx.Conn, reqs []*hitRequest) (map[
 	if err != nil {
 		return nil, err
 	}
+	setLinks := map[int64][]storedLink{}
+	if len(sets) > 0 {
+		rows, err := br.Query()
+		if err != nil {
+			return nil, err
+		}
+		var links []storedLink
+		if _, err := pgx.ForEachRow(rows, []any{&id, &links}, func() error {
+			setLinks[id], links = links, nil
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
 	if err := br.Close(); err != nil {
 		return nil, err
 	}
 
 	for _, r := range reqs {
 		sm, ok := msgs[r.tok.MessageID]
-		if ok && r.tok.Kind == track.Click && !slices.ContainsFunc(sm.links, func(l storedLink) bool { return l.Index == r.tok.Link }) {
-			ok = false
+		if ok && r.tok.Kind == track.Click {
+			links := sm.links
+			if r.tok.LinkSet != 0 {
+				links = setLinks[r.tok.LinkSet]
+			}
+			i := slices.IndexFunc(links, func(l storedLink) bool { return l.Index == r.tok.Link })
+			if ok = i >= 0; ok {
+				r.link = links[i]
+			}
 		}
 		if !ok {
 			r.err = ErrUnknownMessage
@@ -315,8 +347,7 @@ func newHitEvent(r *hitRequest, sm *sentMessage) hitEvent {
 	switch r.tok.Kind {
 	case track.Click:
 		typ = TypeClicked
-		i := slices.IndexFunc(sm.links, func(l storedLink) bool { return l.Index == r.tok.Link })
-		l := sm.links[i]
+		l := r.link
 		r.res.RedirectURL = l.URL
 		props["link"], props["url"] = l.Index, l.URL
 		if l.Name != "" {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	gomail "github.com/wneessen/go-mail"
@@ -158,21 +159,22 @@ func (w *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 }
 
 // sendBatches are the round trips of the send jobs running at once, each shared by
-// the jobs that need it at the same moment (see group): a send's database work costs
-// a share of three statements instead of three statements.
+// the jobs that need it at the same moment (see group): a send's database work is a
+// share of two statements, the read and the outcome, and now and then of a third
+// that stores a new set of links.
 type sendBatches struct {
 	pool     *pgxpool.Pool
 	reads    *group[*pending]
-	renders  *group[*pending]
 	outcomes *group[*outcome]
+	links    *linkSets
 }
 
 func newSendBatches(pool *pgxpool.Pool) *sendBatches {
 	return &sendBatches{
 		pool:     pool,
 		reads:    newGroup(func(ctx context.Context, ps []*pending) error { return readPending(ctx, pool, ps) }),
-		renders:  newGroup(func(ctx context.Context, ps []*pending) error { return recordRendered(ctx, pool, ps) }),
 		outcomes: newGroup(func(ctx context.Context, os []*outcome) error { return writeOutcomes(ctx, pool, os) }),
+		links:    newLinkSets(pool),
 	}
 }
 
@@ -190,10 +192,8 @@ type pending struct {
 	Blocked string
 
 	Rendered *message.Rendered
-	// What recordRendered stores: the outbox keeps the whole message to show it.
-	HTML, Text string
-	// Claimed is set by recordRendered while the message is still queued.
-	Claimed bool
+	// LinkSet is the stored set of the rendered message's links, 0 when it has none.
+	LinkSet int64
 }
 
 // blockedSQL says why the lead l may not be mailed, or ” when it may: the one rule
@@ -204,9 +204,10 @@ const blockedSQL = `CASE WHEN l.unsubscribed_at IS NOT NULL THEN 'unsubscribed'
 
 // deliver sends a message once. Its database work is shared with the other sends
 // running at the same moment, because round trips are most of what a send costs: one
-// query reads the messages, their leads and whether they may be mailed; one write
-// records the rendered messages before they go out (a scanner may follow a link
-// before we hear back from the server); and one records the outcomes.
+// query reads the messages, their leads and whether they may be mailed, and one
+// records the outcomes. Rendering stores the message's links before it goes out (a
+// scanner may follow one before we hear back from the server), but only when no
+// message sent before had the same links.
 func (m *Mailer) deliver(ctx context.Context, b *sendBatches, job *river.Job[SendArgs]) error {
 	pool := b.pool
 	p := &pending{ID: job.Args.MessageID}
@@ -225,53 +226,44 @@ func (m *Mailer) deliver(ctx context.Context, b *sendBatches, job *river.Job[Sen
 		return err
 	}
 	var err error
-	if p.Rendered, err = m.render(*p); err != nil {
+	if p.Rendered, err = m.render(ctx, b.links, p); err != nil {
+		if errors.As(err, new(errStoreLinks)) {
+			return fmt.Errorf("send message %d: %w", p.ID, err)
+		}
 		_, uerr := pool.Exec(ctx, `UPDATE messages SET status = 'failed', error = $2 WHERE id = $1`, p.ID, err.Error())
 		return errors.Join(river.JobCancel(err), uerr)
 	}
 	if p.SubjectOverride != "" {
 		p.Rendered.Subject = p.SubjectOverride
 	}
-	// The outbox keeps the whole message to show it; sent mail keeps what tracking
-	// needs (its links) and can be rendered again for a look.
+	o := &outcome{p: p, attempt: job.Attempt, status: StatusOutbox}
 	if m.cfg.Sender == nil {
-		p.HTML, p.Text = p.Rendered.HTML, p.Rendered.Text
-	}
-	if err := b.renders.do(ctx, p); err != nil {
-		return fmt.Errorf("send message %d: %w", p.ID, err)
-	}
-	if !p.Claimed {
-		return nil // another run got there first
-	}
-
-	status := StatusOutbox
-	if m.cfg.Sender != nil {
+		// The outbox keeps the whole message to show it; sent mail keeps what
+		// tracking needs (its links) and can be rendered again for a look.
+		o.html, o.text = p.Rendered.HTML, p.Rendered.Text
+	} else {
 		msg, err := m.build(*p)
 		if err != nil {
-			return m.fail(ctx, pool, *p, err)
+			return m.fail(ctx, pool, job, p, err)
 		}
 		if err := m.cfg.Sender.Send(ctx, msg); err != nil {
 			var de *DeliveryError
 			switch {
 			case errors.As(err, &de) && de.Bounce:
-				return m.bounce(ctx, pool, job, *p, de)
+				return m.bounce(ctx, pool, job, p, de)
 			case errors.As(err, &de) && !de.Temporary:
-				return m.fail(ctx, pool, *p, err)
+				return m.fail(ctx, pool, job, p, err)
 			case job.Attempt >= job.MaxAttempts:
-				return m.fail(ctx, pool, *p, fmt.Errorf("gave up after %d attempts: %w", job.Attempt, err))
+				return m.fail(ctx, pool, job, p, fmt.Errorf("gave up after %d attempts: %w", job.Attempt, err))
 			default:
-				_, _ = pool.Exec(ctx, `UPDATE messages SET error = $2 WHERE id = $1`, p.ID, err.Error())
+				_, _ = recordAttempt(ctx, pool, job, p, StatusQueued, err)
 				m.log.Warn("send failed; will retry", "message_id", p.ID, "attempt", job.Attempt, "error", err)
 				return err
 			}
 		}
-		status = StatusSent
+		o.status = StatusSent
 	}
-	props := map[string]any{"message_id": p.ID, "template": p.Template, "subject": p.Rendered.Subject}
-	if status == StatusOutbox {
-		props["outbox"] = true
-	}
-	return b.outcomes.do(ctx, &outcome{messageID: p.ID, status: status, props: props})
+	return b.outcomes.do(ctx, o)
 }
 
 // readPending reads queued messages, their leads and whether they may be mailed, in
@@ -305,48 +297,13 @@ func readPending(ctx context.Context, pool *pgxpool.Pool, ps []*pending) error {
 	return err
 }
 
-// recordRendered stores what was rendered and counts the attempt, in one round trip.
-// The write need not wait for the disk: losing it to a database crash costs only a
-// render. It claims the messages still queued.
-func recordRendered(ctx context.Context, pool *pgxpool.Pool, ps []*pending) error {
-	n := len(ps)
-	ids, subjects, htmls, texts, links, emails := make([]int64, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	for i, p := range ps {
-		ids[i], subjects[i], htmls[i], texts[i], links[i], emails[i] = p.ID, p.Rendered.Subject, p.HTML, p.Text, string(linksJSON(p.Rendered.Links)), p.Lead.Email
-	}
-	b := &pgx.Batch{}
-	b.Queue(`BEGIN`)
-	b.Queue(`SET LOCAL synchronous_commit = off`)
-	b.Queue(`UPDATE messages m SET subject = r.subject, html = r.html, text_body = r.text, links = r.links::jsonb, attempts = m.attempts + 1, to_email = r.email
-		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS r(id, subject, html, text, links, email)
-		WHERE m.id = r.id AND m.status = 'queued' RETURNING m.id`, ids, subjects, htmls, texts, links, emails)
-	b.Queue(`COMMIT`)
-	br := pool.SendBatch(ctx, b)
-	defer br.Close()
-	for range 2 {
-		if _, err := br.Exec(); err != nil {
-			return err
-		}
-	}
-	rows, err := br.Query()
-	if err != nil {
-		return err
-	}
-	var id int64
-	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error {
-		for _, p := range ps {
-			if p.ID == id {
-				p.Claimed = true
-			}
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	if _, err := br.Exec(); err != nil {
-		return err
-	}
-	return br.Close()
+// recordAttempt records an attempt that did not deliver: its status, its error and
+// what was rendered, in case the server took the message after all.
+func recordAttempt(ctx context.Context, q interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, job *river.Job[SendArgs], p *pending, status string, err error) (pgconn.CommandTag, error) {
+	return q.Exec(ctx, `UPDATE messages SET status = $2, error = $3, attempts = $4, subject = $5, to_email = $6, link_set_id = nullif($7, 0)
+		WHERE id = $1`, p.ID, status, err.Error(), job.Attempt, p.Rendered.Subject, p.Lead.Email, p.LinkSet)
 }
 
 // blocked says why a lead may not be mailed, or "".
@@ -359,18 +316,18 @@ func blocked(ctx context.Context, tx pgx.Tx, l *lead.Lead) (string, error) {
 	return reason, err
 }
 
-func (m *Mailer) fail(ctx context.Context, pool *pgxpool.Pool, p pending, err error) error {
+func (m *Mailer) fail(ctx context.Context, pool *pgxpool.Pool, job *river.Job[SendArgs], p *pending, err error) error {
 	m.log.Error("send failed for good", "message_id", p.ID, "lead_id", p.LeadID, "error", err)
-	_, _ = pool.Exec(ctx, `UPDATE messages SET status = 'failed', error = $2 WHERE id = $1`, p.ID, err.Error())
+	_, _ = recordAttempt(ctx, pool, job, p, StatusFailed, err)
 	return river.JobCancel(err)
 }
 
 // bounce records a hard bounce: the address goes on the suppression list and the
 // message is done.
-func (m *Mailer) bounce(ctx context.Context, pool *pgxpool.Pool, job *river.Job[SendArgs], p pending, de *DeliveryError) error {
+func (m *Mailer) bounce(ctx context.Context, pool *pgxpool.Pool, job *river.Job[SendArgs], p *pending, de *DeliveryError) error {
 	m.log.Warn("hard bounce: address suppressed", "message_id", p.ID, "lead_id", p.LeadID, "code", de.Code)
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'bounced', error = $2 WHERE id = $1`, p.ID, de.Error()); err != nil {
+		if _, err := recordAttempt(ctx, tx, job, p, StatusBounced, de); err != nil {
 			return err
 		}
 		if err := Suppress(ctx, tx, p.Lead.Email, "hard_bounce", de.Error()); err != nil {

@@ -17,7 +17,7 @@ import (
 
 // TestRecordLater hands in opens from many goroutines without waiting for them, and
 // checks that Close records every one of them exactly once (the flush on shutdown),
-// drops the ones for messages never sent, and refuses hits after it.
+// drops the ones for messages that no longer exist, and refuses hits after it.
 func TestRecordLater(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOpts{outbox: true})
@@ -36,9 +36,11 @@ func TestRecordLater(t *testing.T) {
 	require.NoError(t, err)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	require.NoError(t, err)
-	var unsent int64
+	var gone int64
 	require.NoError(t, pool.QueryRow(ctx, `INSERT INTO messages (lead_id, purpose, template, to_email, message_id)
-		SELECT id, 'unsent', 'whitepaper/thanks', email, 'u@example.com' FROM leads LIMIT 1 RETURNING id`).Scan(&unsent))
+		SELECT id, 'gone', 'whitepaper/thanks', email, 'u@example.com' FROM leads LIMIT 1 RETURNING id`).Scan(&gone))
+	_, err = pool.Exec(ctx, `DELETE FROM messages WHERE id = $1`, gone)
+	require.NoError(t, err)
 
 	rec := mailer.NewHitRecorder(pool, 1)
 	var wg sync.WaitGroup
@@ -50,14 +52,14 @@ func TestRecordLater(t *testing.T) {
 			}
 		})
 	}
-	require.NoError(t, rec.RecordLater(track.Token{Kind: track.Open, MessageID: unsent}, track.Hit{At: time.Now(), Method: "GET"}))
+	require.NoError(t, rec.RecordLater(track.Token{Kind: track.Open, MessageID: gone}, track.Hit{At: time.Now(), Method: "GET"}))
 	wg.Wait()
 	rec.Close()
 
-	var opens, ofUnsent int
+	var opens, ofGone int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE properties->>'message_id' = $1::bigint::text)
-		FROM events WHERE type = 'email_opened'`, unsent).Scan(&opens, &ofUnsent))
+		FROM events WHERE type = 'email_opened'`, gone).Scan(&opens, &ofGone))
 	require.Equal(t, messages*perMessage, opens, "every hit handed in is recorded by Close")
-	require.Zero(t, ofUnsent, "a hit on a message never sent is dropped")
+	require.Zero(t, ofGone, "a hit on a message that no longer exists is dropped")
 	require.ErrorIs(t, rec.RecordLater(track.Token{Kind: track.Open, MessageID: ids[0]}, track.Hit{At: time.Now()}), mail.ErrRecorderClosed)
 }

@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/mail"
@@ -12,9 +13,9 @@ import (
 )
 
 // URLs of the public endpoints (DESIGN.md "HTTP").
-func (m *Mailer) trackURL(kind track.Kind, messageID int64, link int) string {
-	tok := m.cfg.Signer.Sign(track.Token{Kind: kind, MessageID: messageID, Link: link})
-	switch kind {
+func (m *Mailer) trackURL(t track.Token) string {
+	tok := m.cfg.Signer.Sign(t)
+	switch t.Kind {
 	case track.Open:
 		return m.cfg.BaseURL + "/t/o/" + tok
 	case track.Unsubscribe:
@@ -26,11 +27,19 @@ func (m *Mailer) trackURL(kind track.Kind, messageID int64, link int) string {
 
 // UnsubscribeURL is the page where the recipient of a message unsubscribes.
 func (m *Mailer) UnsubscribeURL(messageID int64) string {
-	return m.trackURL(track.Unsubscribe, messageID, 0)
+	return m.trackURL(track.Token{Kind: track.Unsubscribe, MessageID: messageID})
 }
 
-// render renders the message for its lead with every link tracked.
-func (m *Mailer) render(p pending) (*message.Rendered, error) {
+// errStoreLinks is a failure to store a message's links: the render is tried again
+// later, unlike a template's error.
+type errStoreLinks struct{ err error }
+
+func (e errStoreLinks) Error() string { return e.err.Error() }
+func (e errStoreLinks) Unwrap() error { return e.err }
+
+// render renders the message for its lead with every link tracked, its links stored
+// in a set (p.LinkSet) before it can go out.
+func (m *Mailer) render(ctx context.Context, sets *linkSets, p *pending) (*message.Rendered, error) {
 	set := m.cfg.Templates()
 	if set == nil {
 		return nil, fmt.Errorf("no templates loaded")
@@ -39,9 +48,20 @@ func (m *Mailer) render(p pending) (*message.Rendered, error) {
 		Lead:           p.Lead,
 		UnsubscribeURL: m.UnsubscribeURL(p.ID),
 		Tracking: &message.Tracking{
-			Link:        func(i int, _, _ string) string { return m.trackURL(track.Click, p.ID, i) },
-			PixelURL:    m.trackURL(track.Open, p.ID, 0),
-			HoneypotURL: m.trackURL(track.Honeypot, p.ID, 0),
+			Links: func(links []message.Link) ([]string, error) {
+				id, err := sets.id(ctx, links)
+				if err != nil {
+					return nil, errStoreLinks{err}
+				}
+				p.LinkSet = id
+				urls := make([]string, len(links))
+				for i, l := range links {
+					urls[i] = m.trackURL(track.Token{Kind: track.Click, MessageID: p.ID, Link: l.Index, LinkSet: id})
+				}
+				return urls, nil
+			},
+			PixelURL:    m.trackURL(track.Token{Kind: track.Open, MessageID: p.ID}),
+			HoneypotURL: m.trackURL(track.Token{Kind: track.Honeypot, MessageID: p.ID}),
 		},
 	})
 }

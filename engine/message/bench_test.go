@@ -18,7 +18,7 @@ func BenchmarkRender(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_, err := set.Render("whitepaper/thanks", Data{Lead: l, UnsubscribeURL: unsubscribeURL, Tracking: &Tracking{
-			Link:        func(i int, _, _ string) string { return "https://nurture.example/t/c/" + strconv.Itoa(i) },
+			Links:       EachLink(func(l Link) string { return "https://nurture.example/t/c/" + strconv.Itoa(l.Index) }),
 			PixelURL:    "https://nurture.example/t/o/x",
 			HoneypotURL: "https://nurture.example/t/c/h",
 		}})

@@ -134,18 +134,18 @@ func (s *slotList) print(x any) any {
 
 // renderCached renders a message from its shape, and reports false when the
 // message must be rendered in full.
-func (t *template) renderCached(d Data) (*Rendered, bool) {
-	if d.Lead == nil || d.Tracking == nil || d.Tracking.Link == nil || d.UnsubscribeURL == "" {
-		return nil, false
+func (t *template) renderCached(d Data) (*Rendered, bool, error) {
+	if d.Lead == nil || d.Tracking == nil || d.Tracking.Links == nil || d.UnsubscribeURL == "" {
+		return nil, false, nil
 	}
 	v := view{Lead: d.Lead, UnsubscribeURL: d.UnsubscribeURL}
 	subject, err := t.execText(t.subject, t.fm.subject, v)
 	if err != nil {
-		return nil, false
+		return nil, false, nil
 	}
 	preheader, err := t.execText(t.preheader, t.fm.preheader, v)
 	if err != nil {
-		return nil, false
+		return nil, false, nil
 	}
 	slots := &slotList{}
 	var body bytes.Buffer
@@ -158,46 +158,51 @@ func (t *template) renderCached(d Data) (*Rendered, bool) {
 	if err != nil {
 		// Such as {{template}} given other data than $, or {{index}} out of range for
 		// this lead: the full render says what it makes of it.
-		return nil, false
+		return nil, false, nil
 	}
 	bodySlots := len(slots.vals)
 	var doc strings.Builder
 	err = t.layout.slotTmpl.Execute(&doc, &slotLayoutView{Lead: d.Lead, UnsubscribeURL: unsubMarker,
 		Subject: subject, Preheader: preheader, Body: bodyMarker, slots: slots})
 	if err != nil {
-		return nil, false
+		return nil, false, nil
 	}
 	if slices.ContainsFunc(slots.vals, func(v string) bool { return !plainValue(v) }) {
-		return nil, false
+		return nil, false, nil
 	}
 	key := fmt.Sprintf("%t%t\x00%s\x00%s", d.Tracking.PixelURL != "", d.Tracking.HoneypotURL != "", body.String(), doc.String())
 	if s, ok := t.cache.shapes.Load(key); ok {
 		sh := s.(*shape)
 		if !sh.ok {
-			return nil, false
+			return nil, false, nil
 		}
-		return t.fromShape(sh, subject, preheader, slots.vals, d), true
+		r, err := t.fromShape(sh, subject, preheader, slots.vals, d)
+		return r, err == nil, err
 	}
 	if t.cache.n.Load() >= maxShapes {
-		return nil, false
+		return nil, false, nil
 	}
 	sh := t.newShape(body.String(), doc.String(), bodySlots, len(slots.vals), d)
 	var r *Rendered
 	if sh.ok {
 		// The first message of a shape is rendered both ways: the shape is used only
-		// if they agree. Each tracked URL is still asked for once.
-		asked := map[int]string{}
-		link := d.Tracking.Link
+		// if they agree. The same links are tracked once.
+		var asked []Link
+		var urls []string
+		links := d.Tracking.Links
 		tracking := *d.Tracking
-		tracking.Link = func(i int, url, name string) string {
-			if u, ok := asked[i]; ok {
-				return u
+		tracking.Links = func(ls []Link) ([]string, error) {
+			if urls != nil && slices.Equal(ls, asked) {
+				return urls, nil
 			}
-			asked[i] = link(i, url, name)
-			return asked[i]
+			u, err := links(ls)
+			asked, urls = slices.Clone(ls), u
+			return u, err
 		}
 		d.Tracking = &tracking
-		r = t.fromShape(sh, subject, preheader, slots.vals, d)
+		if r, err = t.fromShape(sh, subject, preheader, slots.vals, d); err != nil {
+			return nil, false, err
+		}
 		full, err := t.renderFull(d)
 		if err != nil || !sameRendered(r, full) {
 			sh, r = &shape{}, full
@@ -206,13 +211,16 @@ func (t *template) renderCached(d Data) (*Rendered, bool) {
 	if _, loaded := t.cache.shapes.LoadOrStore(key, sh); !loaded {
 		t.cache.n.Add(1)
 	}
-	return r, r != nil
+	return r, r != nil, nil
 }
 
-func (t *template) fromShape(sh *shape, subject, preheader string, vals []string, d Data) *Rendered {
-	r := sh.fill(subject, preheader, vals, d)
+func (t *template) fromShape(sh *shape, subject, preheader string, vals []string, d Data) (*Rendered, error) {
+	r, err := sh.fill(subject, preheader, vals, d)
+	if err != nil {
+		return nil, err
+	}
 	r.From, r.ReplyTo = t.fm.from.value, t.fm.replyTo.value
-	return r
+	return r, nil
 }
 
 // newShape finishes a message executed with slots. The shape is not ok when a value
@@ -229,7 +237,7 @@ func (t *template) newShape(body, doc string, bodySlots, nslots int, d Data) *sh
 		return &shape{}
 	}
 	doc = strings.Replace(doc, bodyMarker, body, 1)
-	tracking := &Tracking{Link: func(i int, _, _ string) string { return linkMarker(i) }}
+	tracking := &Tracking{Links: EachLink(func(l Link) string { return linkMarker(l.Index) })}
 	if d.Tracking.PixelURL != "" {
 		tracking.PixelURL = pixelMarker
 	}
@@ -398,12 +406,11 @@ func nextFill(s string) (at, end int, p piece) {
 }
 
 // fill makes the message of a shape from its values and URLs.
-func (sh *shape) fill(subject, preheader string, vals []string, d Data) *Rendered {
+func (sh *shape) fill(subject, preheader string, vals []string, d Data) (*Rendered, error) {
 	var links []Link
 	if len(sh.links) > 0 {
 		links = make([]Link, len(sh.links))
 	}
-	urls := make([]string, len(sh.links))
 	for i, l := range sh.links {
 		l.URL = fillIn(l.URL, vals, nil, d, false)
 		l.Name = fillIn(l.Name, vals, nil, d, false)
@@ -411,7 +418,16 @@ func (sh *shape) fill(subject, preheader string, vals []string, d Data) *Rendere
 			l.Name = truncate(l.Name, 60)
 		}
 		links[i] = l
-		urls[i] = d.Tracking.Link(i, l.URL, l.Name)
+	}
+	var urls []string
+	if len(links) > 0 {
+		var err error
+		if urls, err = d.Tracking.Links(links); err != nil {
+			return nil, fmt.Errorf("track links: %w", err)
+		}
+		if len(urls) != len(links) {
+			return nil, fmt.Errorf("track links: %d URLs for %d links", len(urls), len(links))
+		}
 	}
 	var b strings.Builder
 	for _, p := range sh.html {
@@ -419,7 +435,7 @@ func (sh *shape) fill(subject, preheader string, vals []string, d Data) *Rendere
 		writeFill(&b, p, vals, urls, d, true)
 	}
 	text := layoutText(sh.ops, func(s string) string { return fillIn(s, vals, urls, d, false) })
-	return &Rendered{Subject: subject, Preheader: preheader, HTML: b.String(), Text: text, Links: links}
+	return &Rendered{Subject: subject, Preheader: preheader, HTML: b.String(), Text: text, Links: links}, nil
 }
 
 // fillIn fills the slots and markers of s.

@@ -1,6 +1,7 @@
 package message
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -43,7 +44,7 @@ func cacheLead(n int) *lead.Lead {
 
 func cacheData(l *lead.Lead, id int) Data {
 	return Data{Lead: l, UnsubscribeURL: "https://nurture.example/u/tok" + strconv.Itoa(id), Tracking: &Tracking{
-		Link:        func(i int, _, _ string) string { return fmt.Sprintf("https://nurture.example/t/c/m%d-%d", id, i) },
+		Links:       EachLink(func(l Link) string { return fmt.Sprintf("https://nurture.example/t/c/m%d-%d", id, l.Index) }),
 		PixelURL:    "https://nurture.example/t/o/m" + strconv.Itoa(id),
 		HoneypotURL: "https://nurture.example/t/c/h" + strconv.Itoa(id),
 	}}
@@ -76,7 +77,8 @@ func TestRenderCacheMatchesFullRender(t *testing.T) {
 				for i, l := range []*lead.Lead{japaneseLead(), {ID: 9, Email: "sato@example.com", LastName: "佐藤", Company: "ACME"}} {
 					d := cacheData(l, 1000+i)
 					_, _ = set.Render(name, d)
-					r, ok := tmpl.renderCached(d)
+					r, ok, err := tmpl.renderCached(d)
+					require.NoError(t, err)
 					require.Equal(t, name != "alerts/escalation", ok, "lead %d from the cache", i)
 					if ok {
 						want, err := tmpl.renderFull(d)
@@ -139,13 +141,15 @@ func TestRenderCacheFallsBack(t *testing.T) {
 	// Values in a class or a style change which CSS applies; others are escaped by
 	// html/template in ways the cache does not repeat: never from the cache.
 	for _, name := range []string{"class", "style", "mailtotext", "notrack", "datastyle", "dataon"} {
-		_, ok := set.templates[name].renderCached(cacheData(cacheLead(0), 0))
+		_, ok, err := set.templates[name].renderCached(cacheData(cacheLead(0), 0))
+		require.NoError(t, err)
 		require.False(t, ok, name)
 	}
 	// Text and attributes for people are.
 	plain := &lead.Lead{ID: 1, Email: "a@example.com", LastName: "山田", Company: "サンプル株式会社"}
 	for _, name := range []string{"alt", "unquoted", "index"} {
-		_, ok := set.templates[name].renderCached(cacheData(plain, 1))
+		_, ok, err := set.templates[name].renderCached(cacheData(plain, 1))
+		require.NoError(t, err)
 		require.True(t, ok, name)
 	}
 }
@@ -185,4 +189,36 @@ func FuzzRenderCache(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestTrackingErrorFailsTheRender checks that a message whose links could not be
+// tracked (stored) is never rendered, from the cache or in full, and that the links
+// are asked for once per message, all at once.
+func TestTrackingErrorFailsTheRender(t *testing.T) {
+	set, err := Load("../../templates")
+	require.NoError(t, err)
+	boom := errors.New("links not stored")
+	for i := range 3 { // the first message of a shape, then from the cache
+		calls := 0
+		d := cacheData(cacheLead(i), i)
+		d.Tracking.Links = func(ls []Link) ([]string, error) {
+			calls++
+			require.NotEmpty(t, ls)
+			return nil, boom
+		}
+		_, err := set.Render("whitepaper/thanks", d)
+		require.ErrorIs(t, err, boom, "message %d", i)
+		require.Equal(t, 1, calls, "message %d", i)
+
+		var asked [][]Link
+		d.Tracking.Links = func(ls []Link) ([]string, error) {
+			asked = append(asked, ls)
+			return EachLink(func(l Link) string { return "https://t.example/" + strconv.Itoa(l.Index) })(ls)
+		}
+		r, err := set.Render("whitepaper/thanks", d)
+		require.NoError(t, err)
+		require.Len(t, asked, 1, "message %d: links asked for once", i)
+		require.Equal(t, r.Links, asked[0])
+		require.Contains(t, r.HTML, `href="https://t.example/0"`)
+	}
 }

@@ -48,7 +48,10 @@ func finish(src string, d Data, fullNames bool) (*finished, error) {
 		return nil, err
 	}
 	neutraliseURLs(root)
-	links, cutNames := rewriteLinks(body, d, fullNames)
+	links, cutNames, err := rewriteLinks(body, d, fullNames)
+	if err != nil {
+		return nil, err
+	}
 	ops := textOps(body)
 	if t := d.Tracking; t != nil {
 		if t.HoneypotURL != "" {
@@ -136,7 +139,8 @@ func urlScheme(u string) string {
 // rewriteLinks lists the trackable links under body and, with tracking, points them
 // at their tracked URLs. It removes the data-name and data-notrack attributes.
 // With fullNames, names made from a link's text are left whole, and cut says which.
-func rewriteLinks(body *html.Node, d Data, fullNames bool) (links []Link, cut []bool) {
+func rewriteLinks(body *html.Node, d Data, fullNames bool) (links []Link, cut []bool, err error) {
+	var nodes []*html.Node
 	shorten := func(s string) string {
 		if fullNames {
 			return s
@@ -172,12 +176,23 @@ func rewriteLinks(body *html.Node, d Data, fullNames bool) (links []Link, cut []
 		i := len(links)
 		links = append(links, Link{Index: i, URL: u, Name: name})
 		cut = append(cut, fromText)
-		if d.Tracking != nil && d.Tracking.Link != nil {
-			setAttr(n, "href", d.Tracking.Link(i, u, name))
-		}
+		nodes = append(nodes, n)
 		return true
 	})
-	return links, cut
+	if d.Tracking == nil || d.Tracking.Links == nil || len(links) == 0 {
+		return links, cut, nil
+	}
+	urls, err := d.Tracking.Links(links)
+	if err != nil {
+		return nil, nil, fmt.Errorf("track links: %w", err)
+	}
+	if len(urls) != len(links) {
+		return nil, nil, fmt.Errorf("track links: %d URLs for %d links", len(urls), len(links))
+	}
+	for i, n := range nodes {
+		setAttr(n, "href", urls[i])
+	}
+	return links, cut, nil
 }
 
 func truncate(s string, n int) string {

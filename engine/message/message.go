@@ -65,15 +65,28 @@ type Data struct {
 
 // Tracking says how the links of a message are tracked.
 type Tracking struct {
-	// Link returns the tracked URL for the index-th trackable link (0-based, in
-	// document order, HTML part), given the link's URL as authored and its name.
-	Link func(index int, url, name string) string
+	// Links returns the tracked URL of each trackable link, given them all at once
+	// (in document order, HTML part), so that whoever tracks them can store them
+	// first. An error fails the render.
+	Links func(links []Link) ([]string, error)
 	// PixelURL is the open pixel, appended as a 1×1 image at the end of <body>.
 	// Empty adds no pixel.
 	PixelURL string
 	// HoneypotURL is a link no human can see or click, put before the pixel: a hit
 	// on it comes from a machine. Empty adds no honeypot.
 	HoneypotURL string
+}
+
+// EachLink makes a Tracking.Links that rewrites each link on its own with f, for
+// trackers that store nothing (previews, tests).
+func EachLink(f func(Link) string) func([]Link) ([]string, error) {
+	return func(ls []Link) ([]string, error) {
+		urls := make([]string, len(ls))
+		for i, l := range ls {
+			urls[i] = f(l)
+		}
+		return urls, nil
+	}
 }
 
 // Rendered is a message ready to be sent.
@@ -94,7 +107,7 @@ type Rendered struct {
 	Text string
 	// Links are the trackable links of the HTML part in document order: every
 	// http(s) link except those marked data-notrack and links to the unsubscribe
-	// page. Link i is the one Tracking.Link was asked to rewrite with index i.
+	// page. Link i is the one rewritten to the i-th URL Tracking.Links returned.
 	Links []Link
 }
 

@@ -28,12 +28,12 @@ type tracking struct {
 
 func (tr *tracking) Tracking() *Tracking {
 	return &Tracking{
-		Link: func(i int, url, name string) string {
+		Links: EachLink(func(l Link) string {
 			tr.mu.Lock()
 			defer tr.mu.Unlock()
-			tr.calls = append(tr.calls, Link{Index: i, URL: url, Name: name})
-			return fmt.Sprintf("https://t.example/c/%d", i)
-		},
+			tr.calls = append(tr.calls, l)
+			return fmt.Sprintf("https://t.example/c/%d", l.Index)
+		}),
 		PixelURL:    "https://t.example/o/pixel",
 		HoneypotURL: "https://t.example/c/honeypot",
 	}

@@ -52,7 +52,7 @@ func sampleLeads() []*lead.Lead {
 // sampleTracking rewrites links the way sending does, so that loading exercises it.
 func sampleTracking() *Tracking {
 	return &Tracking{
-		Link:        func(i int, _, _ string) string { return fmt.Sprintf("https://nurture.example/t/c/sample%d", i) },
+		Links:       EachLink(func(l Link) string { return fmt.Sprintf("https://nurture.example/t/c/sample%d", l.Index) }),
 		PixelURL:    "https://nurture.example/t/o/sample",
 		HoneypotURL: "https://nurture.example/t/c/honeypot",
 	}

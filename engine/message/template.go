@@ -226,8 +226,8 @@ func (t *template) execText(tmpl *texttemplate.Template, f field, v view) (strin
 
 // render renders the template for d, from the render cache when it can.
 func (t *template) render(d Data) (*Rendered, error) {
-	if r, ok := t.renderCached(d); ok {
-		return r, nil
+	if r, ok, err := t.renderCached(d); ok || err != nil {
+		return r, err
 	}
 	return t.renderFull(d)
 }

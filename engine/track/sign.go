@@ -24,11 +24,15 @@ const (
 	Honeypot    Kind = 'h'
 )
 
-// Token names a message, and for clicks the index of a link in it.
+// Token names a message, and for clicks the index of a link in it and the stored
+// set of links it is one of: the set is written before the message goes out, so a
+// click redirects from the moment the message exists anywhere. Tokens of mail sent
+// before link sets existed have none; their links are kept with the message.
 type Token struct {
 	Kind      Kind
 	MessageID int64
 	Link      int
+	LinkSet   int64
 }
 
 // ErrInvalid is every malformed, tampered or foreign token.
@@ -54,12 +58,19 @@ func (s *Signer) mac(b []byte) []byte {
 	return m.Sum(nil)[:12]
 }
 
-// Sign encodes a token: version, kind, message ID and link as varints, then the first
-// 12 bytes of an HMAC-SHA256 over them, in unpadded base64url (about 25 characters).
+// Sign encodes a token: version, kind, message ID, link and (version 2) link set as
+// varints, then the first 12 bytes of an HMAC-SHA256 over them, in unpadded
+// base64url (about 25 characters, 28 with a link set).
 func (s *Signer) Sign(t Token) string {
 	b := []byte{1, byte(t.Kind)}
+	if t.LinkSet != 0 {
+		b[0] = 2
+	}
 	b = binary.AppendUvarint(b, uint64(t.MessageID))
 	b = binary.AppendUvarint(b, uint64(t.Link))
+	if t.LinkSet != 0 {
+		b = binary.AppendUvarint(b, uint64(t.LinkSet))
+	}
 	return base64.RawURLEncoding.EncodeToString(append(b, s.mac(b)...))
 }
 
@@ -70,7 +81,7 @@ func (s *Signer) Verify(tok string) (Token, error) {
 		return Token{}, ErrInvalid
 	}
 	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || len(b) < 16 || b[0] != 1 {
+	if err != nil || len(b) < 16 || (b[0] != 1 && b[0] != 2) {
 		return Token{}, ErrInvalid
 	}
 	body, mac := b[:len(b)-12], b[len(b)-12:]
@@ -78,15 +89,24 @@ func (s *Signer) Verify(tok string) (Token, error) {
 		return Token{}, ErrInvalid
 	}
 	t := Token{Kind: Kind(body[1])}
-	id, n := binary.Uvarint(body[2:])
-	if n <= 0 {
+	rest := body[2:]
+	var fields [3]uint64
+	n := 2
+	if body[0] == 2 {
+		n = 3
+	}
+	for i := range n {
+		v, m := binary.Uvarint(rest)
+		if m <= 0 {
+			return Token{}, ErrInvalid
+		}
+		fields[i], rest = v, rest[m:]
+	}
+	id, link, set := fields[0], fields[1], fields[2]
+	if len(rest) != 0 || id == 0 || id > 1<<62 || link > 10000 || set > 1<<62 || (body[0] == 2 && (set == 0 || t.Kind != Click)) {
 		return Token{}, ErrInvalid
 	}
-	link, m := binary.Uvarint(body[2+n:])
-	if m <= 0 || 2+n+m != len(body) || id == 0 || id > 1<<62 || link > 10000 {
-		return Token{}, ErrInvalid
-	}
-	t.MessageID, t.Link = int64(id), int(link)
+	t.MessageID, t.Link, t.LinkSet = int64(id), int(link), int64(set)
 	switch t.Kind {
 	case Click:
 	case Open, Unsubscribe, Honeypot:

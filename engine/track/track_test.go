@@ -33,6 +33,8 @@ func TestToken(t *testing.T) {
 			{Kind: track.Open, MessageID: 1},
 			{Kind: track.Click, MessageID: 42, Link: 3},
 			{Kind: track.Click, MessageID: 1 << 40, Link: 10000},
+			{Kind: track.Click, MessageID: 42, Link: 3, LinkSet: 1},
+			{Kind: track.Click, MessageID: 1 << 40, Link: 10000, LinkSet: 1 << 40},
 			{Kind: track.Unsubscribe, MessageID: 987654321},
 			{Kind: track.Honeypot, MessageID: 7},
 		} {
@@ -48,29 +50,20 @@ func TestToken(t *testing.T) {
 
 	t.Run("RejectsTamperingTruncationAndOtherKeys", func(t *testing.T) {
 		t.Parallel()
-		enc := s.Sign(track.Token{Kind: track.Click, MessageID: 42, Link: 3})
-		for i := range enc {
-			b := []byte(enc)
-			b[i] = "AB"[0] + (b[i]+1)%26
-			if string(b) == enc {
-				continue
-			}
-			_, err := s.Verify(string(b))
-			require.ErrorIs(t, err, track.ErrInvalid, "byte %d changed", i)
+		for _, enc := range []string{
+			s.Sign(track.Token{Kind: track.Click, MessageID: 42, Link: 3}),
+			s.Sign(track.Token{Kind: track.Click, MessageID: 42, Link: 3, LinkSet: 7}),
+		} {
+			rejectsTampering(t, s, enc)
 		}
-		for n := range len(enc) {
-			_, err := s.Verify(enc[:n])
-			require.ErrorIs(t, err, track.ErrInvalid, "truncated to %d", n)
+	})
+
+	t.Run("OnlyClicksNameALinkSet", func(t *testing.T) {
+		t.Parallel()
+		for _, k := range []track.Kind{track.Open, track.Unsubscribe, track.Honeypot} {
+			_, err := s.Verify(s.Sign(track.Token{Kind: k, MessageID: 5, LinkSet: 3}))
+			require.ErrorIs(t, err, track.ErrInvalid, "kind %c", k)
 		}
-		_, err := signer(t, secret+"x").Verify(enc)
-		require.ErrorIs(t, err, track.ErrInvalid)
-		raw, _ := base64.RawURLEncoding.DecodeString(enc)
-		_, err = s.Verify(base64.URLEncoding.EncodeToString(raw))
-		require.ErrorIs(t, err, track.ErrInvalid, "padding is not canonical")
-		_, err = s.Verify(enc + "A")
-		require.ErrorIs(t, err, track.ErrInvalid)
-		_, err = s.Verify(strings.Repeat("A", 200))
-		require.ErrorIs(t, err, track.ErrInvalid)
 	})
 
 	t.Run("KindsCannotBeSwapped", func(t *testing.T) {
@@ -82,10 +75,39 @@ func TestToken(t *testing.T) {
 	})
 }
 
+// rejectsTampering checks that every changed byte, every truncation, another key
+// and every other spelling of enc is refused.
+func rejectsTampering(t *testing.T, s *track.Signer, enc string) {
+	t.Helper()
+	for i := range enc {
+		b := []byte(enc)
+		b[i] = "AB"[0] + (b[i]+1)%26
+		if string(b) == enc {
+			continue
+		}
+		_, err := s.Verify(string(b))
+		require.ErrorIs(t, err, track.ErrInvalid, "byte %d changed", i)
+	}
+	for n := range len(enc) {
+		_, err := s.Verify(enc[:n])
+		require.ErrorIs(t, err, track.ErrInvalid, "truncated to %d", n)
+	}
+	_, err := signer(t, secret+"x").Verify(enc)
+	require.ErrorIs(t, err, track.ErrInvalid)
+	raw, _ := base64.RawURLEncoding.DecodeString(enc)
+	_, err = s.Verify(base64.URLEncoding.EncodeToString(raw))
+	require.ErrorIs(t, err, track.ErrInvalid, "padding is not canonical")
+	_, err = s.Verify(enc + "A")
+	require.ErrorIs(t, err, track.ErrInvalid)
+	_, err = s.Verify(strings.Repeat("A", 200))
+	require.ErrorIs(t, err, track.ErrInvalid)
+}
+
 func FuzzVerify(f *testing.F) {
 	s := signer(f, secret)
 	f.Add(s.Sign(track.Token{Kind: track.Open, MessageID: 1}))
 	f.Add(s.Sign(track.Token{Kind: track.Click, MessageID: 99, Link: 2}))
+	f.Add(s.Sign(track.Token{Kind: track.Click, MessageID: 99, Link: 2, LinkSet: 300}))
 	f.Add(s.Sign(track.Token{Kind: track.Unsubscribe, MessageID: 1 << 50}))
 	f.Add("")
 	f.Add("AQ")

@@ -33,6 +33,7 @@ type Server struct {
 	mu   sync.Mutex
 	msgs []Message
 	rcpt func(to string) error
+	data func(Message) error
 }
 
 // Option changes how a server behaves.
@@ -80,6 +81,14 @@ func (s *Server) OnRcpt(f func(to string) error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rcpt = f
+}
+
+// OnData sets a hook that sees each message before the server answers its DATA, as
+// a receiving server's link scanner may; an error refuses the message.
+func (s *Server) OnData(f func(Message) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.data = f
 }
 
 // Reply is an SMTP reply to refuse with, e.g. Reply(550, "5.1.1 no such user").
@@ -161,8 +170,17 @@ func (x *session) Data(r io.Reader) error {
 	if len(x.to) == 0 {
 		return errors.New("no recipients")
 	}
+	m := Message{From: x.from, To: x.to, Data: b}
 	x.s.mu.Lock()
-	x.s.msgs = append(x.s.msgs, Message{From: x.from, To: x.to, Data: b})
+	hook := x.s.data
+	x.s.mu.Unlock()
+	if hook != nil {
+		if err := hook(m); err != nil {
+			return err
+		}
+	}
+	x.s.mu.Lock()
+	x.s.msgs = append(x.s.msgs, m)
 	x.s.mu.Unlock()
 	return nil
 }
