@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -50,8 +51,9 @@ type testBundle struct {
 }
 
 type setupOpts struct {
-	outbox bool
-	smtp   *mail.SMTPConfig // overrides the test server's
+	outbox    bool
+	smtp      *mail.SMTPConfig // overrides the test server's
+	templates string           // defaults to the shipped ones
 }
 
 // quickRetry retries a failed send after 100ms, whatever the attempt.
@@ -65,7 +67,10 @@ func setup(t *testing.T, opts setupOpts) *testBundle {
 	t.Helper()
 	ctx := context.Background()
 	pool := dbtest.New(t)
-	set, err := message.Load("../../templates")
+	if opts.templates == "" {
+		opts.templates = "../../templates"
+	}
+	set, err := message.Load(opts.templates)
 	require.NoError(t, err)
 	signer, err := track.NewSigner([]byte(testSecret))
 	require.NoError(t, err)
@@ -339,6 +344,48 @@ func TestSend(t *testing.T) {
 			b.waitStatus(t, id, mail.StatusSuppressed)
 		}
 		require.Empty(t, b.smtp.Messages())
+	})
+
+	t.Run("PersonalLinksGetASetEach", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		require.NoError(t, os.CopyFS(dir, os.DirFS("../../templates")))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "personal.md"), []byte("---\nsubject: ご案内\npreheader: ご案内です\n---\n"+
+			"<a href=\"https://www.nurture.example/seminar?company={{.Lead.Company}}\" data-name=\"seminar\">申し込む</a>\n\n"+
+			"<a href=\"https://www.nurture.example/faq\">よくある質問</a>\n"), 0o644))
+		b := setup(t, setupOpts{templates: dir})
+		companies := []string{"株式会社サンプル", "ACME & Co", "株式会社サンプル"}
+		ids := make([]int64, len(companies))
+		for i, c := range companies {
+			leadID := b.lead(t, lead.Input{Email: fmt.Sprintf("p%d@example.com", i), Company: ptr(c)})
+			ids[i] = b.enqueue(t, leadID, "personal", "test:personal")
+			b.waitStatus(t, ids[i], mail.StatusSent)
+		}
+		var sets []int64
+		var urls []string
+		for _, id := range ids {
+			var set int64
+			var u string
+			require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT s.id, s.links->0->>'url' FROM messages m JOIN link_sets s ON s.id = m.link_set_id
+				WHERE m.id = $1`, id).Scan(&set, &u))
+			sets, urls = append(sets, set), append(urls, u)
+		}
+		require.Equal(t, "https://www.nurture.example/seminar?company=ACME & Co", urls[1])
+		require.NotEqual(t, sets[0], sets[1], "different links, different sets")
+		require.Equal(t, sets[0], sets[2], "the same links, the same set")
+		require.Equal(t, 2, b.count(t, `SELECT count(*) FROM link_sets`))
+
+		// Each message's click token names its own set, and the redirect follows it.
+		for i, id := range ids {
+			res, err := b.mailer.RecordHit(b.ctx, b.pool, track.Token{Kind: track.Click, MessageID: id, Link: 0, LinkSet: sets[i]},
+				track.Hit{At: time.Now(), Method: "GET", UserAgent: "Mozilla/5.0"})
+			require.NoError(t, err)
+			require.Equal(t, urls[i], res.RedirectURL)
+		}
+		// A link the set lacks is unknown.
+		_, err := b.mailer.RecordHit(b.ctx, b.pool, track.Token{Kind: track.Click, MessageID: ids[0], Link: 5, LinkSet: sets[0]},
+			track.Hit{At: time.Now(), Method: "GET"})
+		require.ErrorIs(t, err, mail.ErrUnknownMessage)
 	})
 
 	t.Run("OutboxKeepsMailOnTheMachine", func(t *testing.T) {
