@@ -16,3 +16,7 @@ CREATE TABLE link_sets (
 -- The set of a message's links, once it is sent (no foreign key: a set shared by
 -- many messages would be locked by every send that records one).
 ALTER TABLE messages ADD COLUMN link_set_id bigint;
+
+-- Nothing reads messages by status, and the index cost every send's outcome
+-- an entry in one more index.
+DROP INDEX messages_status_idx;
