@@ -293,7 +293,13 @@ func TestTracking(t *testing.T) {
 		tok := link[strings.LastIndexByte(link, '/')+1:]
 		tampered := []byte(tok)
 		tampered[len(tampered)/2] ^= 1
+		good, err := b.signer.Verify(tok)
+		require.NoError(t, err)
+		require.NotZero(t, good.LinkSet, "a click token names its link set")
+		otherSet := good
+		otherSet.LinkSet += 1000 // signed, but no such set
 		for _, bad := range []string{
+			strings.Replace(link, tok, b.signer.Sign(otherSet), 1),
 			strings.Replace(link, tok, string(tampered), 1),
 			strings.Replace(link, tok, tok[:len(tok)-2], 1),
 			strings.Replace(link, "/t/c/", "/t/o/", 1), // a click token is not an open token

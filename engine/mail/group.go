@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -37,7 +38,9 @@ func newGroup[T any](run func(context.Context, []T) error) *group[T] {
 }
 
 // do hands v in and waits for its batch. A caller that stops waiting (its context
-// ended) leaves v in the batch: the work is done all the same.
+// ended) leaves v in the batch: the work is done all the same. A caller that must
+// know the outcome, whatever happens to it meanwhile, passes a context that does not
+// end (the batch is bounded by groupTimeout).
 func (g *group[T]) do(ctx context.Context, v T) error {
 	done := make(chan error, 1)
 	g.mu.Lock()
@@ -73,11 +76,22 @@ func (g *group[T]) flush() {
 		for _, it := range batch {
 			vs = append(vs, it.v)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
-		err := g.run(ctx, vs)
-		cancel()
+		err := g.runBatch(vs)
 		for _, it := range batch {
 			it.done <- err
 		}
+		clear(batch) // the items are the callers' again
 	}
+}
+
+// runBatch runs one batch; a panic fails the batch's items instead of the process.
+func (g *group[T]) runBatch(vs []T) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("batch of %d: panic: %v", len(vs), r)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	defer cancel()
+	return g.run(ctx, vs)
 }

@@ -59,11 +59,12 @@ type hitRequest struct {
 
 // sentMessage is what judging a hit needs of its message.
 type sentMessage struct {
-	leadID  int64
-	sentAt  time.Time
-	links   []storedLink
-	earlier []pastHit
-	reqs    []*hitRequest
+	leadID   int64
+	sentAt   time.Time
+	links    []storedLink // its own: mail sent before link sets
+	setLinks []storedLink // its set's, once its send is recorded
+	earlier  []pastHit
+	reqs     []*hitRequest
 }
 
 // recordBatch records hits in one transaction. Each hit becomes an event with its
@@ -204,7 +205,7 @@ func lockMessages(ctx context.Context, conn *pgx.Conn, reqs []*hitRequest) (map[
 	// even before the send is recorded, since a scanner may follow a link between
 	// the SMTP server's 250 and our recording of it. A message's links are those of
 	// its set, or, for mail sent before sets, its own.
-	b.Queue(`SELECT m.id, m.lead_id, coalesce(m.sent_at, now()), CASE WHEN $2 THEN NULL ELSE coalesce(ls.links, m.links) END
+	b.Queue(`SELECT m.id, m.lead_id, coalesce(m.sent_at, now()), CASE WHEN $2 THEN NULL ELSE m.links END, CASE WHEN $2 THEN NULL ELSE ls.links END
 		FROM messages m LEFT JOIN link_sets ls ON ls.id = m.link_set_id
 		WHERE m.id = ANY($1) ORDER BY m.id FOR UPDATE OF m`, ids, opensOnly)
 	b.Queue(`SELECT id, type, occurred_at, properties FROM events
@@ -226,15 +227,10 @@ func lockMessages(ctx context.Context, conn *pgx.Conn, reqs []*hitRequest) (map[
 	msgs := map[int64]*sentMessage{}
 	var id, leadID int64
 	var sentAt time.Time
-	var linksRaw []byte
-	_, err = pgx.ForEachRow(rows, []any{&id, &leadID, &sentAt, &linksRaw}, func() error {
-		sm := &sentMessage{leadID: leadID, sentAt: sentAt}
-		if linksRaw != nil {
-			if err := json.Unmarshal(linksRaw, &sm.links); err != nil {
-				return fmt.Errorf("message %d: links: %w", id, err)
-			}
-		}
-		msgs[id] = sm
+	var own, set []storedLink
+	_, err = pgx.ForEachRow(rows, []any{&id, &leadID, &sentAt, &own, &set}, func() error {
+		msgs[id] = &sentMessage{leadID: leadID, sentAt: sentAt, links: own, setLinks: set}
+		own, set = nil, nil
 		return nil
 	})
 	if err != nil {
@@ -278,9 +274,14 @@ func lockMessages(ctx context.Context, conn *pgx.Conn, reqs []*hitRequest) (map[
 	for _, r := range reqs {
 		sm, ok := msgs[r.tok.MessageID]
 		if ok && r.tok.Kind == track.Click {
+			// The token's set; else, for a token of mail sent before sets, the
+			// message's own links, which a later render may have followed with a set.
 			links := sm.links
-			if r.tok.LinkSet != 0 {
+			switch {
+			case r.tok.LinkSet != 0:
 				links = setLinks[r.tok.LinkSet]
+			case len(links) == 0:
+				links = sm.setLinks
 			}
 			i := slices.IndexFunc(links, func(l storedLink) bool { return l.Index == r.tok.Link })
 			if ok = i >= 0; ok {

@@ -190,6 +190,8 @@ type pending struct {
 	Lead            *lead.Lead
 	// Blocked says why the lead may not be mailed, or "".
 	Blocked string
+	// readErr is a failure to read this message alone.
+	readErr error
 
 	Rendered *message.Rendered
 	// LinkSet is the stored set of the rendered message's links, 0 when it has none.
@@ -211,7 +213,7 @@ const blockedSQL = `CASE WHEN l.unsubscribed_at IS NOT NULL THEN 'unsubscribed'
 func (m *Mailer) deliver(ctx context.Context, b *sendBatches, job *river.Job[SendArgs]) error {
 	pool := b.pool
 	p := &pending{ID: job.Args.MessageID}
-	if err := b.reads.do(ctx, p); err != nil {
+	if err := errors.Join(b.reads.do(ctx, p), p.readErr); err != nil {
 		return fmt.Errorf("send message %d: %w", p.ID, err)
 	}
 	if !p.Found {
@@ -230,7 +232,7 @@ func (m *Mailer) deliver(ctx context.Context, b *sendBatches, job *river.Job[Sen
 		if errors.As(err, new(errStoreLinks)) {
 			return fmt.Errorf("send message %d: %w", p.ID, err)
 		}
-		_, uerr := pool.Exec(ctx, `UPDATE messages SET status = 'failed', error = $2 WHERE id = $1`, p.ID, err.Error())
+		_, uerr := pool.Exec(ctx, `UPDATE messages SET status = 'failed', error = $2 WHERE id = $1 AND status = 'queued'`, p.ID, err.Error())
 		return errors.Join(river.JobCancel(err), uerr)
 	}
 	if p.SubjectOverride != "" {
@@ -263,7 +265,10 @@ func (m *Mailer) deliver(ctx context.Context, b *sendBatches, job *river.Job[Sen
 		}
 		o.status = StatusSent
 	}
-	return b.outcomes.do(ctx, o)
+	// The server took the message: the job returns only once that is recorded, even
+	// if its context ends meanwhile (a timeout, a shutdown). A job retried before the
+	// commit would send the message again.
+	return b.outcomes.do(context.WithoutCancel(ctx), o)
 }
 
 // readPending reads queued messages, their leads and whether they may be mailed, in
@@ -281,15 +286,17 @@ func readPending(ctx context.Context, pool *pgxpool.Pool, ps []*pending) error {
 	var r pending
 	var leadJSON []byte
 	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.LeadID, &r.Template, &r.Status, &r.MessageID, &r.SubjectOverride, &leadJSON, &r.Blocked}, func() error {
-		var l lead.Lead
-		if err := json.Unmarshal(leadJSON, &l); err != nil {
-			return fmt.Errorf("message %d: lead: %w", r.ID, err)
+		l := new(lead.Lead)
+		var lerr error
+		if err := json.Unmarshal(leadJSON, l); err != nil {
+			lerr = fmt.Errorf("lead %d: %w", r.LeadID, err)
 		}
 		// A message is asked for twice only by a job run twice at once.
 		for _, p := range ps {
 			if p.ID == r.ID {
-				*p = r
-				p.Found, p.Lead = true, &l
+				p.Found, p.readErr = true, lerr
+				p.LeadID, p.Template, p.Status, p.MessageID, p.SubjectOverride, p.Blocked = r.LeadID, r.Template, r.Status, r.MessageID, r.SubjectOverride, r.Blocked
+				p.Lead = l
 			}
 		}
 		return nil
@@ -298,12 +305,13 @@ func readPending(ctx context.Context, pool *pgxpool.Pool, ps []*pending) error {
 }
 
 // recordAttempt records an attempt that did not deliver: its status, its error and
-// what was rendered, in case the server took the message after all.
+// what was rendered, in case the server took the message after all. A message no
+// longer queued (another run of its job sent it) is left alone.
 func recordAttempt(ctx context.Context, q interface {
 	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
 }, job *river.Job[SendArgs], p *pending, status string, err error) (pgconn.CommandTag, error) {
 	return q.Exec(ctx, `UPDATE messages SET status = $2, error = $3, attempts = $4, subject = $5, to_email = $6, link_set_id = nullif($7, 0)
-		WHERE id = $1`, p.ID, status, err.Error(), job.Attempt, p.Rendered.Subject, p.Lead.Email, p.LinkSet)
+		WHERE id = $1 AND status = 'queued'`, p.ID, status, err.Error(), job.Attempt, p.Rendered.Subject, p.Lead.Email, p.LinkSet)
 }
 
 // blocked says why a lead may not be mailed, or "".

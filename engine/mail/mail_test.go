@@ -27,6 +27,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
+	gomail "github.com/wneessen/go-mail"
 
 	"github.com/nurture-dev/nurture/engine/dbtest"
 	"github.com/nurture-dev/nurture/engine/lead"
@@ -107,6 +108,11 @@ func setup(t *testing.T, opts setupOpts) *testBundle {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// senderFunc is a mail.Sender made of a function.
+type senderFunc func(context.Context, *gomail.Msg) error
+
+func (f senderFunc) Send(ctx context.Context, m *gomail.Msg) error { return f(ctx, m) }
 
 func (b *testBundle) lead(t *testing.T, in lead.Input) int64 {
 	t.Helper()
@@ -386,6 +392,38 @@ func TestSend(t *testing.T) {
 		_, err := b.mailer.RecordHit(b.ctx, b.pool, track.Token{Kind: track.Click, MessageID: ids[0], Link: 5, LinkSet: sets[0]},
 			track.Hit{At: time.Now(), Method: "GET"})
 		require.ErrorIs(t, err, mail.ErrUnknownMessage)
+	})
+
+	t.Run("AJobWhoseContextEndsAfterTheSendStillRecordsIt", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, setupOpts{})
+		set, err := message.Load("../../templates")
+		require.NoError(t, err)
+		cfg, err := mail.ParseSMTPURL(b.smtp.URL())
+		require.NoError(t, err)
+		smtp := mail.NewSMTPSender(cfg)
+		t.Cleanup(func() { _ = smtp.Close() })
+		ctx, cancel := context.WithCancel(b.ctx)
+		// The job's context ends (a timeout, a shutdown) just after the server took
+		// the message: a job that returned then would be run again and mail again.
+		m := mail.New(mail.Config{BaseURL: "https://nurture.example.com", From: "m@nurture.example.com",
+			Templates: func() *message.Set { return set }, Signer: b.signer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Sender: senderFunc(func(sctx context.Context, msg *gomail.Msg) error {
+				defer cancel()
+				return smtp.Send(sctx, msg)
+			})})
+		leadID := b.lead(t, lead.Input{Email: "late@example.com"})
+		var id int64
+		require.NoError(t, b.pool.QueryRow(b.ctx, `INSERT INTO messages (lead_id, purpose, template, to_email, message_id)
+			VALUES ($1, 'test:late', 'whitepaper/thanks', 'late@example.com', 'late@nurture.example.com') RETURNING id`, leadID).Scan(&id))
+		w := &mail.SendWorker{Mailer: m, Pool: b.pool}
+		err = w.Work(ctx, &river.Job[mail.SendArgs]{JobRow: &rivertype.JobRow{Attempt: 1, MaxAttempts: 12}, Args: mail.SendArgs{MessageID: id}})
+		require.NoError(t, err)
+		require.Error(t, ctx.Err(), "the context ended during the job")
+		var status string
+		require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT status FROM messages WHERE id = $1`, id).Scan(&status))
+		require.Equal(t, mail.StatusSent, status, "recorded before the job returned")
+		require.Len(t, b.smtp.Messages(), 1)
 	})
 
 	t.Run("OutboxKeepsMailOnTheMachine", func(t *testing.T) {

@@ -1,10 +1,14 @@
 package mail
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -18,8 +22,15 @@ type outcome struct {
 
 // writeOutcomes marks the messages sent (or kept in the outbox), with what was
 // rendered, and records their email_sent events, in one statement. A message
-// recorded already (a job run twice at once) gets no second event.
+// recorded already, or twice in the group (a job run twice at once), gets one event.
+//
+// Every message of the group has gone out: a failed write would have every one of
+// their jobs send again. So the rows are updated in ID order, the order in which the
+// hit recorder locks them, and a deadlock or serialization failure is tried again.
 func writeOutcomes(ctx context.Context, pool *pgxpool.Pool, group []*outcome) error {
+	group = slices.Clone(group)
+	slices.SortStableFunc(group, func(a, b *outcome) int { return cmp.Compare(a.p.ID, b.p.ID) })
+	group = slices.CompactFunc(group, func(a, b *outcome) bool { return a.p.ID == b.p.ID })
 	n := len(group)
 	ids, attempts, sets := make([]int64, n), make([]int32, n), make([]int64, n)
 	statuses, subjects, emails, htmls, texts, props := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -36,15 +47,20 @@ func writeOutcomes(ctx context.Context, pool *pgxpool.Pool, group []*outcome) er
 		ids[i], attempts[i], sets[i] = p.ID, int32(o.attempt), p.LinkSet
 		statuses[i], subjects[i], emails[i], htmls[i], texts[i], props[i] = o.status, p.Rendered.Subject, p.Lead.Email, o.html, o.text, string(b)
 	}
-	_, err := pool.Exec(ctx, `WITH o AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+	const q = `WITH o AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
 			AS o(id, status, attempts, link_set, subject, email, html, text, props)),
 		u AS (UPDATE messages m SET status = o.status, sent_at = now(), error = '', attempts = o.attempts, link_set_id = nullif(o.link_set, 0),
 				subject = o.subject, to_email = o.email, html = o.html, text_body = o.text
 			FROM o WHERE m.id = o.id AND m.status = 'queued' RETURNING m.id, m.lead_id)
-		INSERT INTO events (lead_id, type, properties) SELECT u.lead_id, 'email_sent', o.props::jsonb FROM u JOIN o ON o.id = u.id`,
-		ids, statuses, attempts, sets, subjects, emails, htmls, texts, props)
-	if err != nil {
-		return fmt.Errorf("record %d sends: %w", n, err)
+		INSERT INTO events (lead_id, type, properties) SELECT u.lead_id, 'email_sent', o.props::jsonb FROM u JOIN o ON o.id = u.id`
+	for attempt := 1; ; attempt++ {
+		_, err := pool.Exec(ctx, q, ids, statuses, attempts, sets, subjects, emails, htmls, texts, props)
+		var pgErr *pgconn.PgError
+		if err == nil {
+			return nil
+		}
+		if attempt == 5 || !errors.As(err, &pgErr) || (pgErr.Code != "40P01" && pgErr.Code != "40001") {
+			return fmt.Errorf("record %d sends: %w", n, err)
+		}
 	}
-	return nil
 }

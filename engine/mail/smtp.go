@@ -158,7 +158,7 @@ func (s *SMTPSender) Send(ctx context.Context, m *gomail.Msg) error {
 		err = c.Send(m)
 	}
 	if err == nil || m.IsDelivered() {
-		// Delivered: a failed RSET afterwards is not a failed send.
+		// Delivered: whatever failed after the server took it is not a failed send.
 		if err != nil {
 			_ = c.Close()
 			return nil

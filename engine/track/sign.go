@@ -60,7 +60,7 @@ func (s *Signer) mac(b []byte) []byte {
 
 // Sign encodes a token: version, kind, message ID, link and (version 2) link set as
 // varints, then the first 12 bytes of an HMAC-SHA256 over them, in unpadded
-// base64url (about 25 characters, 28 with a link set).
+// base64url (about 24 characters, 27 for a click with its link set).
 func (s *Signer) Sign(t Token) string {
 	b := []byte{1, byte(t.Kind)}
 	if t.LinkSet != 0 {
