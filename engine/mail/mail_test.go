@@ -284,6 +284,9 @@ func TestSend(t *testing.T) {
 			b.waitStatus(t, id, mail.StatusSent)
 			require.Len(t, b.smtp.Messages(), 1, "code %d", code)
 			require.Equal(t, 3, b.count(t, `SELECT attempts FROM messages WHERE id = $1`, id), "code %d", code)
+			// Without a RSET after each message, a connection whose transaction
+			// failed is not used again.
+			require.Equal(t, 3, b.smtp.Conns(), "code %d: a connection per attempt", code)
 		}
 	})
 

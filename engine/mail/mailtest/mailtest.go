@@ -28,14 +28,15 @@ type Server struct {
 	// Addr is host:port.
 	Addr string
 
-	srv  *smtp.Server
-	ln   net.Listener
-	mu   sync.Mutex
-	msgs []Message
-	n    int
-	keep bool
-	rcpt func(to string) error
-	data func(Message) error
+	srv   *smtp.Server
+	ln    net.Listener
+	mu    sync.Mutex
+	msgs  []Message
+	n     int
+	conns int
+	keep  bool
+	rcpt  func(to string) error
+	data  func(Message) error
 }
 
 // Option changes how a server behaves.
@@ -141,7 +142,19 @@ func (s *Server) Wait(t testing.TB, n int, timeout time.Duration) []Message {
 
 type backend struct{ s *Server }
 
-func (b backend) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{s: b.s}, nil }
+func (b backend) NewSession(*smtp.Conn) (smtp.Session, error) {
+	b.s.mu.Lock()
+	b.s.conns++
+	b.s.mu.Unlock()
+	return &session{s: b.s}, nil
+}
+
+// Conns is how many connections the server has accepted.
+func (s *Server) Conns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
+}
 
 type session struct {
 	s    *Server
