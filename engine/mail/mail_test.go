@@ -429,6 +429,26 @@ func TestSend(t *testing.T) {
 		require.Len(t, b.smtp.Messages(), 1)
 	})
 
+	t.Run("LinksThatCannotBeStoredAreTriedAgain", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, setupOpts{})
+		// The links must be stored before the message goes out: while they cannot
+		// be, nothing is sent and the message stays queued, not failed.
+		_, err := b.pool.Exec(b.ctx, `ALTER TABLE link_sets RENAME TO link_sets_away`)
+		require.NoError(t, err)
+		leadID := b.lead(t, lead.Input{Email: "later@example.com"})
+		id := b.enqueue(t, leadID, "whitepaper/thanks", "test:later")
+		require.Eventually(t, func() bool {
+			return b.count(t, `SELECT count(*) FROM river_job WHERE args->>'message_id' = $1::bigint::text AND attempt >= 2`, id) == 1
+		}, 10*time.Second, 20*time.Millisecond, "the job is tried again")
+		require.Equal(t, 1, b.count(t, `SELECT count(*) FROM messages WHERE id = $1 AND status = 'queued'`, id))
+		require.Empty(t, b.smtp.Messages(), "nothing went out without its links stored")
+		_, err = b.pool.Exec(b.ctx, `ALTER TABLE link_sets_away RENAME TO link_sets`)
+		require.NoError(t, err)
+		b.waitStatus(t, id, mail.StatusSent)
+		require.Len(t, b.smtp.Messages(), 1)
+	})
+
 	t.Run("OutboxKeepsMailOnTheMachine", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, setupOpts{outbox: true})
