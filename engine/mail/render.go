@@ -12,10 +12,15 @@ import (
 	"github.com/nurture-dev/nurture/engine/track"
 )
 
-// URLs of the public endpoints (DESIGN.md "HTTP").
+// trackURL signs t into the URL of its public endpoint.
 func (m *Mailer) trackURL(t track.Token) string {
-	tok := m.cfg.Signer.Sign(t)
-	switch t.Kind {
+	return m.endpointURL(t.Kind, m.cfg.Signer.Sign(t))
+}
+
+// endpointURL is the URL of the public endpoint (DESIGN.md "HTTP") for a signed token
+// of kind.
+func (m *Mailer) endpointURL(kind track.Kind, tok string) string {
+	switch kind {
 	case track.Open:
 		return m.cfg.BaseURL + "/t/o/" + tok
 	case track.Unsubscribe:
@@ -97,7 +102,7 @@ func (m *Mailer) build(p pending) (*gomail.Msg, error) {
 	// mailbox knows which message to unsubscribe from.
 	tok := m.cfg.Signer.Sign(track.Token{Kind: track.Unsubscribe, MessageID: p.ID})
 	msg.SetGenHeader(gomail.HeaderListUnsubscribe,
-		fmt.Sprintf("<%s>, <mailto:%s?subject=unsubscribe%%20%s>", m.cfg.BaseURL+"/u/"+tok, unsubscribeMailbox(addr.Address), tok))
+		fmt.Sprintf("<%s>, <mailto:%s?subject=unsubscribe%%20%s>", m.endpointURL(track.Unsubscribe, tok), unsubscribeMailbox(addr.Address), tok))
 	msg.SetGenHeader(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
 	msg.SetBodyString(gomail.TypeTextPlain, r.Text)
 	msg.AddAlternativeString(gomail.TypeTextHTML, r.HTML)
@@ -107,7 +112,8 @@ func (m *Mailer) build(p pending) (*gomail.Msg, error) {
 // unsubscribeMailbox is the mailto: address of List-Unsubscribe, on the sender's domain.
 func unsubscribeMailbox(from string) string { return "unsubscribe@" + Domain(from) }
 
-// storedLink is a link of a sent message as kept in messages.links: a click
+// storedLink is a link of a sent message as kept in link_sets.links (and, for mail
+// sent before link sets, messages.links): a click
 // redirects to its URL.
 type storedLink struct {
 	Index int    `json:"index"`

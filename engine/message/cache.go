@@ -419,15 +419,9 @@ func (sh *shape) fill(subject, preheader string, vals []string, d Data) (*Render
 		}
 		links[i] = l
 	}
-	var urls []string
-	if len(links) > 0 {
-		var err error
-		if urls, err = d.Tracking.Links(links); err != nil {
-			return nil, fmt.Errorf("track links: %w", err)
-		}
-		if len(urls) != len(links) {
-			return nil, fmt.Errorf("track links: %d URLs for %d links", len(urls), len(links))
-		}
+	urls, err := d.Tracking.track(links)
+	if err != nil {
+		return nil, err
 	}
 	var b strings.Builder
 	for _, p := range sh.html {

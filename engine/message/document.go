@@ -179,15 +179,12 @@ func rewriteLinks(body *html.Node, d Data, fullNames bool) (links []Link, cut []
 		nodes = append(nodes, n)
 		return true
 	})
-	if d.Tracking == nil || d.Tracking.Links == nil || len(links) == 0 {
+	if d.Tracking == nil || d.Tracking.Links == nil {
 		return links, cut, nil
 	}
-	urls, err := d.Tracking.Links(links)
+	urls, err := d.Tracking.track(links)
 	if err != nil {
-		return nil, nil, fmt.Errorf("track links: %w", err)
-	}
-	if len(urls) != len(links) {
-		return nil, nil, fmt.Errorf("track links: %d URLs for %d links", len(urls), len(links))
+		return nil, nil, err
 	}
 	for i, n := range nodes {
 		setAttr(n, "href", urls[i])

@@ -77,6 +77,22 @@ type Tracking struct {
 	HoneypotURL string
 }
 
+// track asks for the tracked URLs of links, one each; none are asked for when there
+// are no links.
+func (t *Tracking) track(links []Link) ([]string, error) {
+	if len(links) == 0 {
+		return nil, nil
+	}
+	urls, err := t.Links(links)
+	if err != nil {
+		return nil, fmt.Errorf("track links: %w", err)
+	}
+	if len(urls) != len(links) {
+		return nil, fmt.Errorf("track links: %d URLs for %d links", len(urls), len(links))
+	}
+	return urls, nil
+}
+
 // EachLink makes a Tracking.Links that rewrites each link on its own with f, for
 // trackers that store nothing (previews, tests).
 func EachLink(f func(Link) string) func([]Link) ([]string, error) {
