@@ -113,8 +113,7 @@ func (m *Mailer) build(p pending) (*gomail.Msg, error) {
 func unsubscribeMailbox(from string) string { return "unsubscribe@" + Domain(from) }
 
 // storedLink is a link of a sent message as kept in link_sets.links (and, for mail
-// sent before link sets, messages.links): a click
-// redirects to its URL.
+// sent before link sets, messages.links): a click redirects to its URL.
 type storedLink struct {
 	Index int    `json:"index"`
 	URL   string `json:"url"`
