@@ -115,7 +115,10 @@ func TestServeScalesOutOverOneDatabase(t *testing.T) {
 	require.Equal(t, scaleLeads, count(t, pool, `SELECT count(*) FROM enrollments WHERE scenario_id = 'scale' AND exit_reason = 'completed'`))
 	require.Equal(t, want, count(t, pool, `SELECT count(*) FROM messages WHERE status = 'sent'`))
 	require.Equal(t, want, count(t, pool, `SELECT count(DISTINCT (enrollment_id, step)) FROM messages`))
-	time.Sleep(time.Second) // anything sent twice would show by now
+	// Once no send job can run again, anything sent twice has reached the sink.
+	require.Eventually(t, func() bool {
+		return count(t, pool, `SELECT count(*) FROM river_job WHERE kind = 'send' AND state NOT IN ('completed', 'cancelled', 'discarded')`) == 0
+	}, time.Minute, 50*time.Millisecond, "send jobs still pending")
 	msgs := sink.Messages()
 	require.Len(t, msgs, want, "the sink received each message once")
 	ids := messageIDs(t, msgs)
