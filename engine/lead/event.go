@@ -27,7 +27,7 @@ var systemTypes = map[string]bool{
 	TypeLeadCreated: true, TypeLeadUpdated: true, "email_sent": true, "email_opened": true,
 	"email_clicked": true, "email_bounced": true, "email_complained": true,
 	"unsubscribed": true, "enrolled": true, "scenario_exited": true, "score_changed": true,
-	"stage_changed": true, "escalation_requested": true, "lead_assigned": true,
+	"stage_changed": true, "grade_changed": true, "score_crossed": true, "escalation_requested": true, "lead_assigned": true,
 	"alert_sent": true, "lead_accepted": true, "lead_rejected": true,
 }
 

@@ -44,6 +44,7 @@ type Lead struct {
 	Score          int            `json:"score" db:"score"`
 	Grade          string         `json:"grade" db:"grade"`
 	OwnerID        *int64         `json:"owner_id" db:"owner_id"`
+	BANT           BANT           `json:"bant" db:"bant"`
 	CreatedAt      time.Time      `json:"created_at" db:"created_at"`
 	UpdatedAt      time.Time      `json:"updated_at" db:"updated_at"`
 }

@@ -495,7 +495,7 @@ func inTx(ctx context.Context, db DB, fn func(pgx.Tx) error) error {
 
 const leadColumns = `id, email, first_name, last_name, company, department, title, phone, employees,
 	industry, country, timezone, source, attributes, tags, consent, consent_at, unsubscribed_at,
-	stage, stage_changed_at, profile_score, behavior_score, score, grade, owner_id, created_at, updated_at`
+	stage, stage_changed_at, profile_score, behavior_score, score, grade, owner_id, bant, created_at, updated_at`
 
 // FindLeadByID returns the lead with the given ID, or ErrNotFound.
 func FindLeadByID(ctx context.Context, db DB, id int64) (*Lead, error) {

@@ -21,7 +21,7 @@ import (
 var EventTypes = []string{
 	"lead_created", "lead_updated", "form_submitted", "page_visited", "email_sent",
 	"email_opened", "email_clicked", "email_bounced", "email_complained", "unsubscribed",
-	"enrolled", "scenario_exited", "score_changed", "stage_changed",
+	"enrolled", "scenario_exited", "score_changed", "stage_changed", "grade_changed", "score_crossed",
 	"escalation_requested", "lead_assigned", "alert_sent", "lead_accepted",
 	"lead_rejected", "manual",
 }

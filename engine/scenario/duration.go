@@ -22,6 +22,10 @@ var durationUnits = map[byte]time.Duration{
 // errDurationSyntax explains the format to a marketer.
 var errDurationSyntax = errors.New("a duration is whole numbers with units s, m, h, d (days) or w (weeks), such as 90m, 2d or 2d1h")
 
+// ParseDuration reads a duration as scenario files write them (see parseDuration),
+// for the other files marketers write, such as the scoring model.
+func ParseDuration(s string) (time.Duration, error) { return parseDuration(s) }
+
 // parseDuration reads a duration such as "90s", "15m", "2h", "2d", "2d1h" or "1w". A
 // day is 24 hours. Negative durations and durations over two years are errors; zero
 // ("0s") is returned as is, for the caller to judge.

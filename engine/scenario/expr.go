@@ -51,6 +51,17 @@ type LeadEnv struct {
 	Grade          string         `expr:"grade"`
 	CreatedAt      time.Time      `expr:"created_at"`
 	StageChangedAt time.Time      `expr:"stage_changed_at"`
+	BANT           BANTEnv        `expr:"bant"`
+}
+
+// BANTEnv is what sales recorded of the lead's Budget, Authority, Need and
+// Timeframe; Complete is true when all four are.
+type BANTEnv struct {
+	Budget    string `expr:"budget"`
+	Authority string `expr:"authority"`
+	Need      string `expr:"need"`
+	Timeframe string `expr:"timeframe"`
+	Complete  bool   `expr:"complete"`
 }
 
 // EventEnv is an event as conditions see it. Form, URL and Link are lifted out of the
@@ -99,6 +110,8 @@ func LeadEnvOf(l *lead.Lead) LeadEnv {
 		Country: l.Country, Timezone: l.Timezone, Source: l.Source, Tags: l.Tags,
 		Attributes: l.Attributes, Consent: l.Consent, Stage: l.Stage, Score: l.Score,
 		Grade: l.Grade, CreatedAt: l.CreatedAt, StageChangedAt: l.StageChangedAt,
+		BANT: BANTEnv{Budget: l.BANT.Budget, Authority: l.BANT.Authority, Need: l.BANT.Need,
+			Timeframe: l.BANT.Timeframe, Complete: l.BANT.Complete()},
 	}
 	if l.Employees != nil {
 		e.Employees = *l.Employees

@@ -15,6 +15,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	yamlparser "github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/nurture-dev/nurture/engine/lead"
 )
 
 // Options say what a scenario may refer to.
@@ -49,7 +51,7 @@ var (
 )
 
 // Stages are the lifecycle stages a stage step or a test may name.
-var Stages = []string{"inquiry", "mql", "sal", "sql", "won", "lost", "recycled"}
+var Stages = lead.Stages
 
 // Parse reads and checks one scenario file. file is used in errors and as the
 // default id (its base name without extension). On any problem it returns nil and

@@ -567,8 +567,30 @@ func LeadFromMap(m map[string]any, now time.Time) (LeadEnv, error) {
 			when(&l.CreatedAt)
 		case "stage_changed_at":
 			when(&l.StageChangedAt)
+		case "bant":
+			b, ok := v.(map[string]any)
+			if !ok {
+				bad(k, "must be budget, authority, need and timeframe, not %v", v)
+				break
+			}
+			for bk, bv := range b {
+				s := fmt.Sprint(bv)
+				switch bk {
+				case "budget":
+					l.BANT.Budget = s
+				case "authority":
+					l.BANT.Authority = s
+				case "need":
+					l.BANT.Need = s
+				case "timeframe":
+					l.BANT.Timeframe = s
+				default:
+					bad(k, "%q is not one of budget, authority, need, timeframe", bk)
+				}
+			}
+			l.BANT.Complete = l.BANT.Budget != "" && l.BANT.Authority != "" && l.BANT.Need != "" && l.BANT.Timeframe != ""
 		default:
-			bad(k, "is not something scenario conditions see; known: id, email, first_name, last_name, company, department, title, phone, employees, industry, country, timezone, source, tags, attributes, consent, stage, score, grade, created_at, stage_changed_at")
+			bad(k, "is not something scenario conditions see; known: id, email, first_name, last_name, company, department, title, phone, employees, industry, country, timezone, source, tags, attributes, consent, stage, score, grade, bant, created_at, stage_changed_at")
 		}
 	}
 	if l.ID == 0 {
@@ -585,6 +607,10 @@ func wholeNumber(v any) (int, bool) {
 		return x, true
 	case int64:
 		if x >= math.MinInt32 && x <= math.MaxInt32 {
+			return int(x), true
+		}
+	case uint64:
+		if x <= math.MaxInt32 {
 			return int(x), true
 		}
 	case float64:
