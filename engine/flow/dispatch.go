@@ -12,6 +12,7 @@ import (
 	"github.com/nurture-dev/nurture/engine/lead"
 	"github.com/nurture-dev/nurture/engine/mail"
 	"github.com/nurture-dev/nurture/engine/scenario"
+	"github.com/nurture-dev/nurture/engine/score"
 )
 
 // dispatchBatch is how many events one dispatch transaction takes.
@@ -197,6 +198,10 @@ func (d *dispatch) event(ctx context.Context, ev queuedEvent) error {
 		if _, err := d.enroller.flush(ctx); err != nil {
 			return err
 		}
+	}
+	// The score first, so that triggers and goals see what the event made of the lead.
+	if err := d.e.scorer.Apply(ctx, d.tx, l, score.Event{ID: ev.ID, Type: ev.Type, OccurredAt: ev.OccurredAt, Properties: ev.Properties}); err != nil {
+		return fmt.Errorf("score: %w", err)
 	}
 	le := scenario.LeadEnvOf(l)
 	ee := scenario.EventEnvOf(ev.Type, ev.OccurredAt, ev.Properties)

@@ -17,10 +17,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/robfig/cron/v3"
 
 	"github.com/nurture-dev/nurture/engine/mail"
 	"github.com/nurture-dev/nurture/engine/message"
 	"github.com/nurture-dev/nurture/engine/queue"
+	"github.com/nurture-dev/nurture/engine/score"
 )
 
 // Config is what the engine needs.
@@ -53,6 +55,9 @@ type Config struct {
 	// WatchInterval is how often the scenarios folder is looked at for changes; a
 	// negative value does not watch. Defaults to 2s.
 	WatchInterval time.Duration
+	// Scorer scores each event before the scenarios see it, with the model in the
+	// scenarios folder's scoring.yaml. Defaults to a scorer of its own.
+	Scorer *score.Scorer
 }
 
 // Engine runs scenarios.
@@ -60,6 +65,7 @@ type Engine struct {
 	cfg      Config
 	log      *slog.Logger
 	registry *Registry
+	scorer   *score.Scorer
 
 	mu     sync.Mutex
 	client *queue.Client
@@ -88,8 +94,11 @@ func New(cfg Config) *Engine {
 	if cfg.WatchInterval == 0 {
 		cfg.WatchInterval = 2 * time.Second
 	}
-	e := &Engine{cfg: cfg, log: cfg.Logger}
-	e.registry = newRegistry(cfg.Pool, cfg.ScenariosDir, cfg.Templates, cfg.Logger)
+	if cfg.Scorer == nil {
+		cfg.Scorer = score.NewScorer(cfg.Logger)
+	}
+	e := &Engine{cfg: cfg, log: cfg.Logger, scorer: cfg.Scorer}
+	e.registry = newRegistry(cfg.Pool, cfg.ScenariosDir, cfg.Templates, cfg.Logger, e.loadScoring)
 	return e
 }
 
@@ -103,16 +112,33 @@ func (e *Engine) Load(ctx context.Context) error { return e.registry.Reload(ctx)
 func (e *Engine) AddWorkers(w *river.Workers) {
 	river.AddWorker(w, &StepWorker{engine: e})
 	river.AddWorker(w, &ScheduleWorker{engine: e})
+	e.addScoreWorkers(w)
 }
 
 // PeriodicJobs are the engine's periodic jobs, inserted by River's elected leader
-// only: the tick that fires scheduled triggers.
+// only: the tick that fires scheduled triggers, and the hourly decay of behaviour
+// points (which also applies a scoring model that no re-score has applied yet).
 func (e *Engine) PeriodicJobs() []*river.PeriodicJob {
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(e.cfg.ScheduleTick),
 			func() (river.JobArgs, *river.InsertOpts) { return ScheduleArgs{}, nil },
 			&river.PeriodicJobOpts{ID: "schedule_tick", RunOnStart: true}),
+		river.NewPeriodicJob(decaySchedule,
+			func() (river.JobArgs, *river.InsertOpts) { return score.DecayArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "score_decay", RunOnStart: true}),
 	}
+}
+
+// decaySchedule runs the decay at 17 minutes past every hour (off the hour, when
+// scheduled scenarios fire).
+var decaySchedule = mustCron("17 * * * *")
+
+func mustCron(spec string) river.PeriodicSchedule {
+	s, err := cron.ParseStandard(spec)
+	if err != nil {
+		panic(err)
+	}
+	return s
 }
 
 // Run dispatches events to the scenarios and watches the scenarios folder until ctx

@@ -27,6 +27,8 @@ type Registry struct {
 	dir       string
 	templates func() *message.Set
 	log       *slog.Logger
+	// also reads what else lives in the folder (the scoring model) on each reload.
+	also func(context.Context) error
 
 	reloadMu sync.Mutex // one reload at a time
 	mu       sync.RWMutex
@@ -37,8 +39,8 @@ type Registry struct {
 
 type versionKey struct{ id, version string }
 
-func newRegistry(pool *pgxpool.Pool, dir string, templates func() *message.Set, log *slog.Logger) *Registry {
-	return &Registry{pool: pool, dir: dir, templates: templates, log: log,
+func newRegistry(pool *pgxpool.Pool, dir string, templates func() *message.Set, log *slog.Logger, also func(context.Context) error) *Registry {
+	return &Registry{pool: pool, dir: dir, templates: templates, log: log, also: also,
 		current: map[string]*scenario.Scenario{}, versions: map[versionKey]*scenario.Scenario{}}
 }
 
@@ -196,6 +198,11 @@ func (r *Registry) Reload(ctx context.Context) error {
 	}
 	r.current = next
 	r.stamp = stamp
+	if r.also != nil {
+		if err := r.also(ctx); err != nil {
+			loadErr = errors.Join(loadErr, err)
+		}
+	}
 	return loadErr
 }
 

@@ -248,39 +248,33 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, en *enrollment, sc *scena
 			}
 		}
 		if len(u.RemoveTags) > 0 {
-			tag, err := tx.Exec(ctx, `UPDATE leads SET tags = ARRAY(SELECT t FROM unnest(tags) t WHERE NOT t = ANY($2)),
-				updated_at = now() WHERE id = $1 AND tags && $2`, l.ID, u.RemoveTags)
-			if err != nil {
+			if _, err := lead.RemoveTags(ctx, tx, l.ID, u.RemoveTags, by); err != nil {
 				return err
-			}
-			if tag.RowsAffected() > 0 { // as every change of a lead, on its timeline
-				if err := lead.AppendEvent(ctx, tx, l.ID, lead.TypeLeadUpdated, map[string]any{"via": by, "changed": []string{"tags"}}); err != nil {
-					return err
-				}
 			}
 		}
 		if u.Points != 0 {
-			if _, err := tx.Exec(ctx, `UPDATE leads SET score = score + $2, updated_at = now() WHERE id = $1`, l.ID, u.Points); err != nil {
-				return err
-			}
-			l.Score += u.Points
-			return lead.AppendEvent(ctx, tx, l.ID, "score_changed", map[string]any{
-				"rule": by + ":" + a.Step, "points": u.Points, "score": l.Score})
+			_, err := e.scorer.AddFixed(ctx, tx, l, by+":"+a.Step, u.Points, e.cfg.Now())
+			return err
 		}
 		return nil
 
 	case scenario.ActStage:
-		var from string
-		err := tx.QueryRow(ctx, `UPDATE leads n SET stage = $2, stage_changed_at = now(), updated_at = now()
-			FROM leads o WHERE n.id = $1 AND o.id = n.id AND n.stage <> $2 RETURNING o.stage`, l.ID, a.Stage).Scan(&from)
-		if errors.Is(err, pgx.ErrNoRows) {
+		_, err := lead.SetStage(ctx, tx, l.ID, lead.StageChange{To: a.Stage, Cause: by + ":" + a.Step})
+		var se *lead.StageError
+		switch {
+		case errors.Is(err, lead.ErrStageUnchanged):
 			return nil
-		}
-		if err != nil {
+		case errors.As(err, &se):
+			// The lead moved on meanwhile (sales took it, say): a scenario does not
+			// pull it back. The step is done; the log says why nothing changed.
+			e.log.Warn("stage step skipped: the lifecycle does not allow the move", "scenario", sc.ID, "step", a.Step,
+				"lead_id", l.ID, "reason", se.Error())
+			return nil
+		case err != nil:
 			return err
 		}
 		l.Stage = a.Stage
-		return lead.AppendEvent(ctx, tx, l.ID, "stage_changed", map[string]any{"from": from, "to": a.Stage, "by": by})
+		return nil
 
 	case scenario.ActEscalate:
 		return lead.AppendEvent(ctx, tx, l.ID, "escalation_requested", map[string]any{

@@ -415,13 +415,8 @@ func (m *Mailer) Unsubscribe(ctx context.Context, pool *pgxpool.Pool, messageID 
 		if err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE leads SET unsubscribed_at = now(), updated_at = now()
-			WHERE id = $1 AND unsubscribed_at IS NULL`, leadID)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
-		done = true
-		return lead.AppendEvent(ctx, tx, leadID, "unsubscribed", map[string]any{"message_id": messageID, "via": via})
+		done, err = lead.Unsubscribe(ctx, tx, leadID, map[string]any{"message_id": messageID, "via": via})
+		return err
 	})
 	if err != nil && !errors.Is(err, ErrUnknownMessage) {
 		err = fmt.Errorf("unsubscribe (message %d): %w", messageID, err)

@@ -3,9 +3,6 @@ package scenario
 // IsJPHoliday is exported for the tests of package scenario_test.
 var IsJPHoliday = isJPHoliday
 
-// ParseDuration is exported for the tests of package scenario_test.
-var ParseDuration = parseDuration
-
 // Keys are the keys the parser accepts, by where they are.
 var Keys = map[string][]string{
 	"top":         topKeys,

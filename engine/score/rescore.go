@@ -1,0 +1,320 @@
+package score
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/nurture-dev/nurture/engine/lead"
+	"github.com/nurture-dev/nurture/engine/scenario"
+)
+
+// The SQL of a lead's current behaviour points and grade, shared by the bulk
+// statements below (the single-lead one lives in engine/lead).
+func decaySQL(points, at string) string {
+	return lead.DecaySQL(points, at, "$1::timestamptz", "$2::float8")
+}
+
+// finalSQL turns a lead's total into its grade; $3 and $4 are hot and warm.
+func gradeSQL(total string) string { return lead.GradeSQL(total, "$3::int", "$4::int") }
+
+// Decay brings every lead's behaviour points to now, in one set-based statement that
+// writes only the leads whose whole score or grade changes (the stored points and
+// their time stay consistent for the others: a reader decays them further). Leads
+// whose grade changes get a grade_changed event. It returns how many leads it wrote.
+func Decay(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time) (int64, error) {
+	if m.HalfLife <= 0 {
+		return 0, nil
+	}
+	b := decaySQL("behavior_score", "behavior_at")
+	lb := decaySQL("l.behavior_score", "l.behavior_at")
+	// Points under a hundredth are dropped to zero, so that a lead long idle leaves
+	// the set this statement looks at.
+	var n int64
+	err := db.QueryRow(ctx, `WITH o AS (
+			SELECT id, grade FROM leads
+			WHERE behavior_score <> 0 AND (round(profile_score + `+b+`)::int <> score OR abs(`+b+`) < 0.01)
+			FOR UPDATE),
+		u AS (UPDATE leads l SET
+				behavior_score = CASE WHEN abs(`+lb+`) < 0.01 THEN 0 ELSE `+lb+` END,
+				behavior_at = greatest(l.behavior_at, $1::timestamptz),
+				score = round(l.profile_score + `+lb+`)::int,
+				grade = `+gradeSQL("round(l.profile_score + "+lb+")")+`
+			FROM o WHERE l.id = o.id
+			RETURNING l.id, l.grade, l.score, o.grade AS old_grade),
+		e AS (INSERT INTO events (lead_id, type, properties)
+			SELECT id, 'grade_changed', jsonb_build_object('from', old_grade, 'to', grade, 'score', score, 'by', 'decay')
+			FROM u WHERE old_grade <> grade)
+		SELECT count(*) FROM u`,
+		now, m.HalfLife.Seconds(), m.Grades.Hot, m.Grades.Warm).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("decay scores: %w", err)
+	}
+	return n, nil
+}
+
+// Rescore makes every lead's score what the model m says: behaviour rows are valued
+// at the points of their rule now (rows of a rule the model dropped count nothing;
+// the points first awarded stay in the row), profile rules are evaluated for every
+// lead again, and the totals are summed from the ledger in one set-based statement.
+// A rule added or a condition changed counts from the events that follow; events
+// before the edit are not read again.
+func Rescore(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time, log *slog.Logger) error {
+	ids := make([]string, 0, len(m.Behavior))
+	points := make([]float64, 0, len(m.Behavior))
+	for _, r := range m.Behavior {
+		ids = append(ids, r.ID)
+		points = append(points, float64(r.Points))
+	}
+	if _, err := db.Exec(ctx, `UPDATE score_ledger s SET points = coalesce(x.points, 0)
+		FROM score_ledger o LEFT JOIN unnest($1::text[], $2::float8[]) AS x(rule, points) ON x.rule = o.rule
+		WHERE s.id = o.id AND o.kind = 'behavior' AND o.points IS DISTINCT FROM coalesce(x.points, 0)`, ids, points); err != nil {
+		return fmt.Errorf("re-value behaviour points: %w", err)
+	}
+	if err := reprofile(ctx, db, m, now, log); err != nil {
+		return err
+	}
+	return Resum(ctx, db, m, now)
+}
+
+// Resum sums every lead's score from the ledger, writing the leads whose stored
+// score, grade or points differ from it.
+func Resum(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time) error {
+	lb := decaySQL("l.behavior_score", "l.behavior_at")
+	_, err := db.Exec(ctx, `WITH s AS (
+			SELECT lead_id,
+				coalesce(sum(points) FILTER (WHERE kind <> 'behavior'), 0)::int AS fixed,
+				coalesce(sum(`+decaySQL("points", "at")+`) FILTER (WHERE kind = 'behavior'), 0) AS behavior
+			FROM score_ledger GROUP BY lead_id),
+		o AS (SELECT l.id, l.grade, s.fixed, s.behavior FROM leads l JOIN s ON s.lead_id = l.id
+			WHERE l.profile_score <> s.fixed OR abs(`+lb+` - s.behavior) >= 0.01
+				OR l.score <> round(s.fixed + s.behavior)::int
+			FOR UPDATE OF l),
+		u AS (UPDATE leads l SET profile_score = o.fixed, behavior_score = o.behavior,
+				behavior_at = $1::timestamptz, score = round(o.fixed + o.behavior)::int,
+				grade = `+gradeSQL("round(o.fixed + o.behavior)")+`
+			FROM o WHERE l.id = o.id
+			RETURNING l.id, l.grade, l.score, o.grade AS old_grade)
+		INSERT INTO events (lead_id, type, properties)
+		SELECT id, 'grade_changed', jsonb_build_object('from', old_grade, 'to', grade, 'score', score, 'by', 'rescore')
+		FROM u WHERE old_grade <> grade`, now, m.HalfLife.Seconds(), m.Grades.Hot, m.Grades.Warm)
+	if err != nil {
+		return fmt.Errorf("re-score leads: %w", err)
+	}
+	// Leads with points but no ledger rows (scored before the ledger existed, then
+	// re-scored by a model without those rules) keep their fixed points only.
+	_, err = db.Exec(ctx, `UPDATE leads l SET behavior_score = 0, behavior_at = $1::timestamptz,
+			score = l.profile_score, grade = `+gradeSQL("l.profile_score")+`
+		WHERE l.behavior_score <> 0 AND NOT EXISTS (SELECT 1 FROM score_ledger s WHERE s.lead_id = l.id)`,
+		now, m.HalfLife.Seconds(), m.Grades.Hot, m.Grades.Warm)
+	if err != nil {
+		return fmt.Errorf("re-score leads: %w", err)
+	}
+	return nil
+}
+
+// reprofilePage is how many leads reprofile evaluates per transaction.
+const reprofilePage = 2000
+
+// reprofile evaluates the profile rules for every lead, a page at a time, and adds
+// the ledger rows that bring each lead's profile points to what the rules say now.
+func reprofile(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time, log *slog.Logger) error {
+	var any bool
+	if err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM score_ledger WHERE kind = 'profile')`).Scan(&any); err != nil {
+		return fmt.Errorf("re-profile: %w", err)
+	}
+	if len(m.Profile) == 0 && !any {
+		return nil
+	}
+	var after int64
+	for {
+		leads, err := lead.FindLeads(ctx, db, lead.Filter{AfterID: after, Limit: reprofilePage})
+		if err != nil {
+			return fmt.Errorf("re-profile: %w", err)
+		}
+		if len(leads) == 0 {
+			return nil
+		}
+		after = leads[len(leads)-1].ID
+		if err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error { return reprofilePageTx(ctx, tx, m, leads, now, log) }); err != nil {
+			return fmt.Errorf("re-profile: %w", err)
+		}
+	}
+}
+
+func reprofilePageTx(ctx context.Context, tx pgx.Tx, m *Model, leads []*lead.Lead, now time.Time, log *slog.Logger) error {
+	ids := make([]int64, len(leads))
+	for i, l := range leads {
+		ids[i] = l.ID
+	}
+	rows, err := tx.Query(ctx, `SELECT lead_id, rule, sum(points) FROM score_ledger
+		WHERE lead_id = ANY($1) AND kind = 'profile' GROUP BY lead_id, rule`, ids)
+	if err != nil {
+		return err
+	}
+	have := map[int64]map[string]float64{}
+	for rows.Next() {
+		var id int64
+		var rule string
+		var p float64
+		if err := rows.Scan(&id, &rule, &p); err != nil {
+			rows.Close()
+			return err
+		}
+		if have[id] == nil {
+			have[id] = map[string]float64{}
+		}
+		have[id][rule] = p
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var leadIDs []int64
+	var rules []string
+	var points []float64
+	for _, l := range leads {
+		want, failed, err := m.ProfileAwards(scenario.NewEnv(scenario.LeadEnvOf(l), scenario.EventEnv{}, now))
+		if err != nil {
+			log.Warn("a profile rule failed; it keeps the points it gave", "lead_id", l.ID, "error", err)
+		}
+		diff, _ := profileDiff(want, failed, have[l.ID])
+		for _, d := range diff {
+			leadIDs = append(leadIDs, l.ID)
+			rules = append(rules, d.rule)
+			points = append(points, d.points)
+		}
+	}
+	if len(leadIDs) == 0 {
+		return nil
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO score_ledger (lead_id, kind, rule, awarded, points, at)
+		SELECT x.lead_id, 'profile', x.rule, x.points, x.points, $4 FROM unnest($1::bigint[], $2::text[], $3::float8[]) AS x(lead_id, rule, points)`,
+		leadIDs, rules, points, now)
+	return err
+}
+
+// RescoreArgs re-scores every lead with a model version, once the version is loaded.
+type RescoreArgs struct {
+	Version string `json:"version"`
+}
+
+// Kind is the job kind of RescoreArgs.
+func (RescoreArgs) Kind() string { return "score_rescore" }
+
+// InsertOpts makes one job per version.
+func (RescoreArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// DecayArgs is the periodic job that decays behaviour points and applies a model
+// that no re-score has applied yet.
+type DecayArgs struct{}
+
+// Kind is the job kind of DecayArgs.
+func (DecayArgs) Kind() string { return "score_decay" }
+
+// Worker runs the scoring jobs.
+type Worker struct {
+	Scorer *Scorer
+	Pool   *pgxpool.Pool
+	Now    func() time.Time
+	Log    *slog.Logger
+}
+
+// RescoreWorker works RescoreArgs.
+type RescoreWorker struct {
+	river.WorkerDefaults[RescoreArgs]
+	*Worker
+}
+
+// Timeout gives a re-score of a large lead base time.
+func (w *RescoreWorker) Timeout(*river.Job[RescoreArgs]) time.Duration { return time.Hour }
+
+// Work re-scores with the job's model version, unless it is applied already or no
+// longer current.
+func (w *RescoreWorker) Work(ctx context.Context, job *river.Job[RescoreArgs]) error {
+	return w.apply(ctx, job.Args.Version)
+}
+
+// DecayWorker works DecayArgs.
+type DecayWorker struct {
+	river.WorkerDefaults[DecayArgs]
+	*Worker
+}
+
+// Timeout gives a decay over a large lead base time.
+func (w *DecayWorker) Timeout(*river.Job[DecayArgs]) time.Duration { return 30 * time.Minute }
+
+// Work applies the current model if no re-score has, then decays.
+func (w *DecayWorker) Work(ctx context.Context, _ *river.Job[DecayArgs]) error {
+	m := w.Scorer.Model()
+	if err := w.apply(ctx, m.Version); err != nil {
+		return err
+	}
+	start := time.Now()
+	n, err := Decay(ctx, w.Pool, m, w.now())
+	if err != nil {
+		return err
+	}
+	w.log().Info("scores decayed", "leads_written", n, "half_life", m.HalfLife.String(), "took", time.Since(start).Round(time.Millisecond).String())
+	return nil
+}
+
+func (w *Worker) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
+}
+
+func (w *Worker) log() *slog.Logger {
+	if w.Log != nil {
+		return w.Log
+	}
+	return slog.Default()
+}
+
+// apply re-scores with a stored model version that is the current one and not yet
+// applied; it marks it applied in the same breath.
+func (w *Worker) apply(ctx context.Context, version string) error {
+	m := w.Scorer.Model()
+	if m.Version != version || version == "default" {
+		return nil // a later model superseded it; its own job applies that one
+	}
+	var applied bool
+	err := w.Pool.QueryRow(ctx, `SELECT applied_at IS NOT NULL FROM score_models WHERE version = $1`, version).Scan(&applied)
+	if errors.Is(err, pgx.ErrNoRows) || applied {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("scoring model %s: %w", version, err)
+	}
+	start := time.Now()
+	if err := Rescore(ctx, w.Pool, m, w.now(), w.log()); err != nil {
+		return err
+	}
+	if _, err := w.Pool.Exec(ctx, `UPDATE score_models SET applied_at = now() WHERE version = $1`, version); err != nil {
+		return fmt.Errorf("scoring model %s: %w", version, err)
+	}
+	w.log().Info("every lead re-scored with the scoring model", "version", version, "file", m.File,
+		"took", time.Since(start).Round(time.Millisecond).String())
+	return nil
+}
+
+// Store records a loaded model so that its re-score is known to be due.
+func Store(ctx context.Context, db *pgxpool.Pool, m *Model) (fresh bool, err error) {
+	if m.Version == "default" {
+		return false, nil
+	}
+	tag, err := db.Exec(ctx, `INSERT INTO score_models (version, source) VALUES ($1, $2) ON CONFLICT DO NOTHING`, m.Version, m.Source)
+	if err != nil {
+		return false, fmt.Errorf("store scoring model: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
