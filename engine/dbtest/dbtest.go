@@ -3,7 +3,9 @@
 // With NURTURE_TEST_DATABASE_URL set, databases are created on that server (the URL's
 // user needs CREATEDB). Without it, a throwaway cluster is started from the system's
 // PostgreSQL binaries, exactly as `nurture serve` starts its embedded one, in a folder of
-// the temporary directory shared by every test binary of a `go test ./...` run.
+// the temporary directory shared by every test binary of a `go test ./...` run. Its
+// superuser makes the databases; tests connect, as nurture does, as the role that owns
+// them and is not a superuser, so that what needs more than that fails in tests too.
 //
 // Each call to New creates a fresh database from a migrated template (a file copy, far
 // quicker than migrating) and drops it when the test ends. A package using dbtest calls
@@ -48,7 +50,9 @@ const EnvURL = "NURTURE_TEST_DATABASE_URL"
 
 var (
 	once     sync.Once
-	server   *url.URL // any database on the server; the path is replaced per database
+	server   *url.URL // tests' connections; the path is replaced per database
+	admin    *url.URL // connections that make and drop databases
+	owner    string   // the role that owns the databases, or "" for admin's
 	cluster  *pglocal.Cluster
 	template string
 	setupErr error
@@ -92,13 +96,13 @@ func NewURL(t testing.TB) string {
 	}
 	name := "test_" + randomHex(8)
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, urlFor("postgres"))
+	admin, err := pgx.Connect(ctx, adminURL("postgres"))
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
 	defer admin.Close(ctx)
 	for attempt := 0; ; attempt++ {
-		_, err = admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, template))
+		_, err = admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s%s", name, template, ownerClause()))
 		// Two CREATE DATABASE from one template at the same instant can collide (55006).
 		var pgErr *pgconn.PgError
 		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" || attempt > 50 {
@@ -110,7 +114,7 @@ func NewURL(t testing.TB) string {
 		t.Fatalf("dbtest: create database: %v", err)
 	}
 	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, urlFor("postgres"))
+		conn, err := pgx.Connect(ctx, adminURL("postgres"))
 		if err != nil {
 			t.Errorf("dbtest: drop %s: %v", name, err)
 			return
@@ -130,9 +134,11 @@ func setup() error {
 		if err != nil || u.Scheme == "" {
 			return fmt.Errorf("%s must be a postgres:// URL: %q", EnvURL, raw)
 		}
-		server = u
+		server, admin = u, u
 	} else {
-		dir := filepath.Join(os.TempDir(), "nurture-test-"+strconv.Itoa(os.Getuid()))
+		// "v2": clusters of the earlier layout (a trusted superuser) are left alone for
+		// checkouts of earlier versions, whose tests may run beside these.
+		dir := filepath.Join(os.TempDir(), "nurture-test-v2-"+strconv.Itoa(os.Getuid()))
 		c, err := pglocal.Start(ctx, pglocal.Config{
 			Dir:    dir,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -141,11 +147,13 @@ func setup() error {
 			return fmt.Errorf("start throwaway PostgreSQL (set %s to use a server of your own): %w", EnvURL, err)
 		}
 		cluster = c
-		u, err := url.Parse(c.URL())
-		if err != nil {
+		if server, err = url.Parse(c.URL()); err != nil {
 			return err
 		}
-		server = u
+		if admin, err = url.Parse(c.SuperuserURL("postgres")); err != nil {
+			return err
+		}
+		owner = server.User.Username()
 	}
 	name, err := templateName()
 	if err != nil {
@@ -175,11 +183,13 @@ func templateName() (string, error) {
 		return "", err
 	}
 	fmt.Fprintf(h, "river:%d", len(rm.AllVersions()))
+	// A template's objects keep their owner in every copy.
+	fmt.Fprintf(h, "owner:%s", owner)
 	return "nurture_tmpl_" + hex.EncodeToString(h.Sum(nil)[:6]), nil
 }
 
 func ensureTemplate(ctx context.Context) error {
-	admin, err := pgx.Connect(ctx, urlFor("postgres"))
+	admin, err := pgx.Connect(ctx, adminURL("postgres"))
 	if err != nil {
 		return err
 	}
@@ -200,7 +210,7 @@ func ensureTemplate(ctx context.Context) error {
 	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+building+" WITH (FORCE)"); err != nil {
 		return err
 	}
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+building); err != nil {
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+building+ownerClause()); err != nil {
 		return err
 	}
 	pool, err := pgxpool.New(ctx, urlFor(building))
@@ -230,10 +240,26 @@ func ensureTemplate(ctx context.Context) error {
 	return nil
 }
 
+// urlFor is the URL tests connect to db with.
 func urlFor(db string) string {
 	u := *server
 	u.Path = "/" + db
 	return u.String()
+}
+
+// adminURL is the URL that databases are made and dropped with.
+func adminURL(db string) string {
+	u := *admin
+	u.Path = "/" + db
+	return u.String()
+}
+
+// ownerClause gives a new database to the tests' role, when that is not the admin's.
+func ownerClause() string {
+	if owner == "" {
+		return ""
+	}
+	return " OWNER " + pgx.Identifier{owner}.Sanitize()
 }
 
 func randomHex(n int) string {

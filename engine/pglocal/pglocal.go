@@ -7,6 +7,12 @@
 // Close stops it. A postmaster.pid left behind by a crash is cleared before a start.
 // Clients connect over a Unix socket only, so no TCP port is opened or needed.
 //
+// Every connection needs a password (scram-sha-256). The bootstrap superuser (postgres)
+// only sets the cluster up; clients connect as the role nurture, which owns the database
+// and is not a superuser. Both passwords are kept in private (0600) files in Dir, where
+// every process sharing the cluster finds them. Clusters made by earlier versions, which
+// trusted local connections, are upgraded in place on their next start.
+//
 // As root, initdb and postgres refuse to run; the cluster is then owned and run by an
 // unprivileged account (postgres, or nobody).
 package pglocal
@@ -14,10 +20,9 @@ package pglocal
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -49,6 +54,12 @@ type Config struct {
 	// StartTimeout bounds how long a start may take. Defaults to 60 seconds.
 	StartTimeout time.Duration
 
+	// FallbackRoot is where the cluster goes when the server's account cannot reach Dir
+	// or a socket path under Dir would be too long: into a private directory of a random
+	// name made there, whose path is recorded in Dir. It must be a directory that the
+	// server's account can enter. Defaults to /var/tmp.
+	FallbackRoot string
+
 	// Logger receives what the cluster does. Defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -59,15 +70,14 @@ type Cluster struct {
 	dataDir string // the PGDATA directory
 	sockDir string
 	user    *account // nil when not running as root
+	superPW string   // the superuser's password
+	appPW   string   // the password of appRole, the clients' role
 	useLock *os.File
 	reused  bool
 	closed  bool
 }
 
-const (
-	superuser = "nurture"
-	port      = 5432 // only names the socket file: no TCP listener is opened
-)
+const port = 5432 // only names the socket file: no TCP listener is opened
 
 // Start creates the cluster if needed, starts it unless it runs already, waits until it
 // accepts connections and creates the database. Close must be called when done.
@@ -81,14 +91,19 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if cfg.StartTimeout == 0 {
 		cfg.StartTimeout = 60 * time.Second
 	}
+	if cfg.FallbackRoot == "" {
+		cfg.FallbackRoot = "/var/tmp"
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	abs, err := filepath.Abs(cfg.Dir)
-	if err != nil {
-		return nil, err
+	for _, p := range []*string{&cfg.Dir, &cfg.FallbackRoot} {
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return nil, err
+		}
+		*p = abs
 	}
-	cfg.Dir = abs
 
 	bin, err := findBinDir(cfg.BinDir)
 	if err != nil {
@@ -100,12 +115,8 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	home, err := clusterHome(cfg.Dir, acct, cfg.Logger)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(home, 0o755); err != nil {
-		return nil, fmt.Errorf("pglocal: create %s: %w", home, err)
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("pglocal: create %s: %w", cfg.Dir, err)
 	}
 
 	// The start lock serialises the decisions "start it?" and "stop it?" between the
@@ -115,6 +126,11 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		return nil, err
 	}
 	defer unlockFile(startLock)
+
+	home, err := clusterHome(cfg, acct, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
 
 	c := &Cluster{
 		cfg:     cfg,
@@ -130,6 +146,10 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 			return nil, err
 		}
 	} else if err != nil {
+		return nil, err
+	}
+	legacy, err := c.legacyAuth()
+	if err != nil {
 		return nil, err
 	}
 
@@ -148,7 +168,18 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err := c.waitReady(ctx); err != nil {
 		return nil, err
 	}
-	if err := c.createDatabase(ctx); err != nil {
+	if legacy {
+		if err := c.upgrade(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if c.superPW, err = readPassword(filepath.Join(cfg.Dir, superuserPasswordFile)); err != nil {
+		return nil, fmt.Errorf("pglocal: the cluster's superuser password: %w (it was made with the cluster; without it, nurture cannot set the cluster up)", err)
+	}
+	if c.appPW, err = readOrCreatePassword(filepath.Join(cfg.Dir, appPasswordFile)); err != nil {
+		return nil, err
+	}
+	if err := c.bootstrap(ctx, c.superPW, c.appPW); err != nil {
 		return nil, err
 	}
 
@@ -159,17 +190,25 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	return c, nil
 }
 
-// URL is the connection URL of the cluster's database.
+// URL is the connection URL of the cluster's database, as the role that owns it (not a
+// superuser). It holds the role's password: never log it.
 func (c *Cluster) URL() string {
-	return c.urlFor(c.cfg.Database)
+	return c.urlFor(url.UserPassword(appRole, c.appPW), c.cfg.Database)
 }
 
-func (c *Cluster) urlFor(db string) string {
+// SuperuserURL is the connection URL of database db as the cluster's superuser, for
+// tools that set databases up (a test harness making databases from a template), never
+// for the application. It holds the superuser's password: never log it.
+func (c *Cluster) SuperuserURL(db string) string {
+	return c.urlFor(url.UserPassword(superuser, c.superPW), db)
+}
+
+func (c *Cluster) urlFor(user *url.Userinfo, db string) string {
 	q := url.Values{}
 	q.Set("host", c.sockDir)
 	q.Set("port", strconv.Itoa(port))
 	q.Set("sslmode", "disable")
-	return (&url.URL{Scheme: "postgres", User: url.User(superuser), Path: "/" + db, RawQuery: q.Encode()}).String()
+	return (&url.URL{Scheme: "postgres", User: user, Path: "/" + db, RawQuery: q.Encode()}).String()
 }
 
 // DataDir is the PGDATA directory of the cluster.
@@ -194,7 +233,7 @@ func (c *Cluster) Close() error {
 
 	// Anyone else still using the cluster holds a shared lock: then an exclusive one
 	// cannot be had, and the cluster stays up for them.
-	f, err := os.OpenFile(filepath.Join(c.cfg.Dir, "pg.use.lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(filepath.Join(c.cfg.Dir, "pg.use.lock"), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return err
 	}
@@ -237,16 +276,8 @@ func (c *Cluster) stop() error {
 
 func (c *Cluster) ensureDirs() error {
 	for _, d := range []string{c.dataDir, c.sockDir} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return fmt.Errorf("pglocal: create %s: %w", d, err)
-		}
-		if err := os.Chmod(d, 0o700); err != nil {
+		if err := c.mkdirOwned(d); err != nil {
 			return err
-		}
-		if c.user != nil {
-			if err := os.Chown(d, c.user.uid, c.user.gid); err != nil {
-				return fmt.Errorf("pglocal: give %s to %s: %w", d, c.user.name, err)
-			}
 		}
 	}
 	return nil
@@ -258,6 +289,17 @@ func (c *Cluster) ensureDirs() error {
 func (c *Cluster) initdb(ctx context.Context) error {
 	c.cfg.Logger.Info("creating embedded PostgreSQL cluster", "data_dir", c.dataDir)
 	scratch := c.dataDir + ".init"
+	pw, err := readOrCreatePassword(filepath.Join(c.cfg.Dir, superuserPasswordFile))
+	if err != nil {
+		return err
+	}
+	// initdb reads the superuser's password from a file: one beside the cluster, made for
+	// the server's account, gone once initdb is done.
+	pwfile := filepath.Join(filepath.Dir(c.dataDir), "initdb.pwfile")
+	if err := writeFileAtomic(pwfile, []byte(pw+"\n"), c.user); err != nil {
+		return err
+	}
+	defer os.Remove(pwfile)
 	run := func(locale string) ([]byte, error) {
 		if err := os.RemoveAll(scratch); err != nil {
 			return nil, err
@@ -265,8 +307,8 @@ func (c *Cluster) initdb(ctx context.Context) error {
 		if err := c.mkdirOwned(scratch); err != nil {
 			return nil, err
 		}
-		return c.command(ctx, "initdb", "-D", scratch, "-U", superuser, "--auth=trust", "-E", "UTF8",
-			"--locale="+locale, "--no-instructions").CombinedOutput()
+		return c.command(ctx, "initdb", "-D", scratch, "-U", superuser, "--pwfile="+pwfile,
+			"--auth=scram-sha-256", "-E", "UTF8", "--locale="+locale, "--no-instructions").CombinedOutput()
 	}
 	out, err := run("C.UTF-8")
 	if err != nil && bytes.Contains(out, []byte("invalid locale")) {
@@ -283,6 +325,9 @@ func (c *Cluster) initdb(ctx context.Context) error {
 	if err := c.configure(scratch); err != nil {
 		return err
 	}
+	if err := c.writeHBA(scratch); err != nil {
+		return err
+	}
 	// The data dir holds no cluster (no PG_VERSION), at most an empty directory.
 	if err := os.RemoveAll(c.dataDir); err != nil {
 		return err
@@ -293,13 +338,23 @@ func (c *Cluster) initdb(ctx context.Context) error {
 	return nil
 }
 
-// mkdirOwned makes a private directory owned by the server's account.
+// mkdirOwned makes dir (or finds it) and makes it private to the server's account. A
+// symbolic link is refused rather than followed: the chmod and chown go to the
+// directory itself, whoever placed what where.
 func (c *Cluster) mkdirOwned(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("pglocal: create %s: %w", dir, err)
 	}
+	f, err := openNoFollow(dir, syscall.O_DIRECTORY)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Chmod(0o700); err != nil {
+		return fmt.Errorf("pglocal: chmod %s: %w", dir, err)
+	}
 	if c.user != nil {
-		if err := os.Chown(dir, c.user.uid, c.user.gid); err != nil {
+		if err := f.Chown(c.user.uid, c.user.gid); err != nil {
 			return fmt.Errorf("pglocal: give %s to %s: %w", dir, c.user.name, err)
 		}
 	}
@@ -377,14 +432,11 @@ func (c *Cluster) removeStaleLock(path string) error {
 func (c *Cluster) start(ctx context.Context) error {
 	c.cfg.Logger.Info("starting embedded PostgreSQL", "data_dir", c.dataDir)
 	logPath := filepath.Join(c.dataDir, "server.log")
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	logf, err := c.openLog(logPath)
 	if err != nil {
 		return err
 	}
 	defer logf.Close()
-	if c.user != nil {
-		_ = logf.Chown(c.user.uid, c.user.gid)
-	}
 	// Not tied to ctx: the server outlives this call and is stopped by Close.
 	cmd := c.command(context.WithoutCancel(ctx), "postgres", "-D", c.dataDir)
 	cmd.Stdout = logf
@@ -417,6 +469,39 @@ func (c *Cluster) start(ctx context.Context) error {
 	}
 }
 
+// openLog opens the server's log for appending. The data dir belongs to the server's
+// account, so root opens nothing there that account could have swapped for a link to
+// another file: a symbolic link is refused, and so is a file that is not the account's
+// own or a new one of root's (a hard link, say).
+func (c *Cluster) openLog(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("pglocal: open the server's log: %w", err)
+	}
+	if c.user == nil {
+		return f, nil
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("pglocal: %w", err)
+	}
+	st, _ := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case st == nil || !fi.Mode().IsRegular() || st.Nlink != 1:
+	case int(st.Uid) == c.user.uid:
+		return f, nil
+	case st.Uid == 0 && fi.Size() == 0:
+		if err := f.Chown(c.user.uid, c.user.gid); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("pglocal: give %s to %s: %w", path, c.user.name, err)
+		}
+		return f, nil
+	}
+	f.Close()
+	return nil, fmt.Errorf("pglocal: %s is not a log file of %s's, refused", path, c.user.name)
+}
+
 func (c *Cluster) waitReady(ctx context.Context) error {
 	deadline := time.Now().Add(c.cfg.StartTimeout)
 	for {
@@ -433,19 +518,6 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-func (c *Cluster) createDatabase(ctx context.Context) error {
-	// CREATE DATABASE cannot run in a DO block; psql's \gexec runs it only when missing.
-	script := `SELECT format('CREATE DATABASE %I', :'db') WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec`
-	cmd := c.command(ctx, "psql", "-X", "-q", "-h", c.sockDir, "-p", strconv.Itoa(port), "-U", superuser, "-d", "postgres",
-		"-v", "ON_ERROR_STOP=1", "-v", "db="+c.cfg.Database)
-	cmd.Stdin = strings.NewReader(script)
-	out, err := cmd.CombinedOutput()
-	if err != nil && !bytes.Contains(out, []byte("already exists")) {
-		return fmt.Errorf("pglocal: create database %s: %w: %s", c.cfg.Database, err, out)
-	}
-	return nil
 }
 
 // command runs one of the server binaries, as the unprivileged account when root.
@@ -601,35 +673,6 @@ func serverAccount() (*account, error) {
 	return nil, errors.New("pglocal: running as root, and neither a postgres nor a nobody account exists to run PostgreSQL as (initdb refuses root)")
 }
 
-// clusterHome is where the cluster's files go: dir/pg, unless the unprivileged account
-// cannot reach dir (a checkout under root's private home, say) or the socket's path
-// there would be too long. Then it is a folder of /var/tmp named after dir, and the log
-// says so.
-func clusterHome(dir string, acct *account, log *slog.Logger) (string, error) {
-	home := filepath.Join(dir, "pg")
-	blocked := ""
-	if acct != nil {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return "", err
-		}
-		blocked = traversalBlocker(dir, acct)
-	}
-	// The socket path limit (107 bytes) holds for every account, root or not.
-	sockPath := filepath.Join(home, "run", ".s.PGSQL.5432")
-	if blocked == "" && len(sockPath) < 100 {
-		return home, nil
-	}
-	sum := sha256.Sum256([]byte(dir))
-	alt := filepath.Join("/var/tmp", "nurture-pg-"+hex.EncodeToString(sum[:6]))
-	if blocked != "" {
-		log.Warn("the PostgreSQL account cannot enter the data dir; the embedded cluster lives elsewhere",
-			"account", acct.name, "blocked_at", blocked, "cluster_dir", alt)
-	} else {
-		log.Warn("the data dir's path is too long for a Unix socket; the embedded cluster lives elsewhere", "cluster_dir", alt)
-	}
-	return alt, nil
-}
-
 // traversalBlocker returns the first directory on the way to dir that acct may not
 // enter, or "" if it can reach dir.
 func traversalBlocker(dir string, acct *account) string {
@@ -669,10 +712,18 @@ func traversalBlocker(dir string, acct *account) string {
 	return ""
 }
 
+// lockFile opens (or makes) a private lock file and flocks it. Earlier versions made
+// lock files that anyone could read, and so lock: they are made private too.
 func lockFile(path string, how int) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("pglocal: %w", err)
+	}
+	if fi, err := f.Stat(); err == nil && fi.Mode().Perm() != 0o600 {
+		if err := f.Chmod(0o600); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("pglocal: chmod %s: %w", path, err)
+		}
 	}
 	if err := syscall.Flock(int(f.Fd()), how); err != nil {
 		f.Close()

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,9 +20,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-dev/nurture/engine/pglocal"
+	"github.com/nurture-dev/nurture/engine/schema"
 	"github.com/nurture-dev/nurture/engine/testlog"
 )
 
@@ -30,6 +33,9 @@ import (
 // stdin is closed, closes the cluster and prints "closed". It stands for a second nurture
 // process (a server and an import, say) sharing one cluster.
 const helperDirEnv = "PGLOCAL_TEST_HELPER_DIR"
+
+// helperFallbackEnv is the helper's Config.FallbackRoot.
+const helperFallbackEnv = "PGLOCAL_TEST_HELPER_FALLBACK"
 
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(helperDirEnv); dir != "" {
@@ -50,7 +56,8 @@ func TestMain(m *testing.M) {
 }
 
 func runHelper(dir string) int {
-	c, err := pglocal.Start(context.Background(), pglocal.Config{Dir: dir, StartTimeout: 30 * time.Second})
+	c, err := pglocal.Start(context.Background(), pglocal.Config{Dir: dir, StartTimeout: 30 * time.Second,
+		FallbackRoot: os.Getenv(helperFallbackEnv)})
 	if err != nil {
 		fmt.Printf("error %s\n", strings.ReplaceAll(err.Error(), "\n", " | "))
 		return 1
@@ -269,11 +276,11 @@ func TestStart(t *testing.T) {
 		private := filepath.Join(bundle.dir, "private")
 		require.NoError(t, os.Mkdir(private, 0o700))
 		dir := filepath.Join(private, "cluster")
-		home := fallbackHome(t, dir)
+		root := fallbackRoot(t)
 
-		cfg := pglocal.Config{Dir: dir, Logger: bundle.logger}
+		cfg := pglocal.Config{Dir: dir, Logger: bundle.logger, FallbackRoot: root}
 		c := startCluster(ctx, t, cfg)
-		require.Equal(t, filepath.Join(home, "pgdata"), c.DataDir())
+		home := requireFallbackHome(t, root, dir, c)
 		require.NoDirExists(t, filepath.Join(dir, "pg"))
 		require.FileExists(t, filepath.Join(dir, "pg.start.lock"), "locks stay in Dir")
 		logs := bundle.logs.String()
@@ -281,15 +288,13 @@ func TestStart(t *testing.T) {
 		require.Contains(t, logs, "blocked_at="+private)
 
 		uid, _ := postgresAccount(t)
+		requireOwner(t, home, 0, 0o711) // root's: the server's account may only pass through
 		for _, d := range []string{c.DataDir(), filepath.Join(home, "run")} {
-			fi, err := os.Stat(d)
-			require.NoError(t, err)
-			require.Equal(t, uint32(uid), fi.Sys().(*syscall.Stat_t).Uid, d)
-			require.Equal(t, os.FileMode(0o700), fi.Mode().Perm(), d)
+			requireOwner(t, d, uid, 0o700)
 		}
 		require.Equal(t, "nurture", queryString(ctx, t, c.URL(), "SELECT current_database()"))
 
-		// The fallback is named after Dir, so the cluster is found again.
+		// The fallback's random name is recorded in Dir, so the cluster is found again.
 		execSQL(ctx, t, c.URL(), "CREATE TABLE kept (v text)", "INSERT INTO kept VALUES ('kept')")
 		require.NoError(t, c.Close())
 		c = startCluster(ctx, t, cfg)
@@ -303,10 +308,10 @@ func TestStart(t *testing.T) {
 		bundle, ctx := setup(t)
 
 		dir := longDir(t, bundle.dir)
-		home := fallbackHome(t, dir)
+		root := fallbackRoot(t)
 
-		c := startCluster(ctx, t, pglocal.Config{Dir: dir, Logger: bundle.logger})
-		require.Equal(t, filepath.Join(home, "pgdata"), c.DataDir())
+		c := startCluster(ctx, t, pglocal.Config{Dir: dir, Logger: bundle.logger, FallbackRoot: root})
+		requireFallbackHome(t, root, dir, c)
 		require.Contains(t, bundle.logs.String(), "too long for a Unix socket")
 		require.NoDirExists(t, filepath.Join(dir, "pg"))
 		require.Equal(t, "nurture", queryString(ctx, t, c.URL(), "SELECT current_database()"))
@@ -324,12 +329,15 @@ func TestStart(t *testing.T) {
 
 		dir := longDir(t, bundle.dir)
 		require.NoError(t, os.Chown(dir, uid, gid))
-		home := fallbackHome(t, dir)
+		root := fallbackRoot(t)
+		require.NoError(t, os.Chmod(root, 0o1777)) // like /var/tmp
 
-		h := startHelper(t, bin, dir, &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)})
+		h := startHelper(t, bin, dir, &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, helperFallbackEnv+"="+root)
 		ready := h.ready(t)
 		require.False(t, ready.reused)
-		require.Equal(t, filepath.Join(home, "pgdata"), ready.dataDir)
+		home := filepath.Dir(ready.dataDir)
+		require.Equal(t, root, filepath.Dir(home))
+		requireOwner(t, home, uid, 0o700) // made by, and private to, the helper's account
 		require.Equal(t, "nurture", queryString(ctx, t, ready.url, "SELECT current_database()"))
 		pid := postmasterPID(t, ready.dataDir)
 		require.Equal(t, uid, processUID(t, pid))
@@ -337,6 +345,162 @@ func TestStart(t *testing.T) {
 		h.close(t)
 		require.False(t, processAlive(pid))
 		require.NoFileExists(t, filepath.Join(ready.dataDir, "postmaster.pid"))
+	})
+
+	t.Run("FallbackRefusesDirsItDidNotMake", func(t *testing.T) {
+		t.Parallel()
+		requireRoot(t)
+		nobody, err := user.Lookup("nobody")
+		if err != nil {
+			t.Skip("no nobody account")
+		}
+		nobodyUID, _ := strconv.Atoi(nobody.Uid)
+		bundle, _ := setup(t)
+		private := filepath.Join(bundle.dir, "private")
+		require.NoError(t, os.Mkdir(private, 0o700))
+		root := fallbackRoot(t)
+		require.NoError(t, os.Chmod(root, 0o1777)) // like /var/tmp
+		victim := filepath.Join(bundle.dir, "victim")
+		require.NoError(t, os.Mkdir(victim, 0o700))
+
+		// Before nurture's first start, a local user takes the name of root's choosing
+		// that earlier versions used: with a directory of theirs, where root would put a
+		// cluster they could tamper with, or with a link to a directory of root's, which
+		// root would give to the postgres account.
+		tests := []struct {
+			name  string
+			plant func(t *testing.T, path string)
+		}{
+			{"DirOfAnotherUser", func(t *testing.T, path string) {
+				require.NoError(t, os.Mkdir(path, 0o777))
+				require.NoError(t, os.Chmod(path, 0o777))
+				require.NoError(t, os.Chown(path, nobodyUID, nobodyUID))
+			}},
+			{"SymbolicLink", func(t *testing.T, path string) {
+				require.NoError(t, os.Symlink(victim, path))
+			}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				ctx := t.Context()
+				logger, logs := testLogger(t)
+				dir := filepath.Join(private, tt.name)
+				planted := filepath.Join(root, legacyFallbackName(dir))
+				tt.plant(t, planted)
+
+				c := startCluster(ctx, t, pglocal.Config{Dir: dir, Logger: logger, FallbackRoot: root})
+				home := requireFallbackHome(t, root, dir, c)
+				require.NotEqual(t, planted, home)
+				require.Contains(t, logs.String(), "not using a directory made by someone else")
+				require.Equal(t, "nurture", queryString(ctx, t, c.URL(), "SELECT current_database()"))
+				entries, err := os.ReadDir(planted)
+				require.NoError(t, err)
+				require.Empty(t, entries, "nothing was put in the planted directory")
+			})
+		}
+		t.Cleanup(func() {
+			requireOwner(t, victim, 0, 0o700)
+			entries, err := os.ReadDir(victim)
+			require.NoError(t, err)
+			require.Empty(t, entries, "nothing was put where the link points")
+		})
+	})
+
+	t.Run("FallbackChecksTheRecordedDir", func(t *testing.T) {
+		t.Parallel()
+		requireRoot(t)
+		bundle, ctx := setup(t)
+		dir := longDir(t, bundle.dir)
+		root := fallbackRoot(t)
+
+		cfg := pglocal.Config{Dir: dir, Logger: bundle.logger, FallbackRoot: root}
+		c := startCluster(ctx, t, cfg)
+		home := requireFallbackHome(t, root, dir, c)
+		require.NoError(t, c.Close())
+
+		// The recorded directory is not used once it is someone else's.
+		require.NoError(t, os.Chown(home, 65534, 65534))
+		_, err := pglocal.Start(ctx, cfg)
+		require.ErrorContains(t, err, "refusing the embedded cluster's directory")
+		require.ErrorContains(t, err, "is owned by uid 65534")
+		require.NoError(t, os.Chown(home, 0, 0))
+
+		// Nor is a record naming a directory elsewhere.
+		record := filepath.Join(dir, "pg.home")
+		require.NoError(t, os.WriteFile(record, []byte(filepath.Join(bundle.dir, legacyFallbackName(dir))+"\n"), 0o600))
+		_, err = pglocal.Start(ctx, cfg)
+		require.ErrorContains(t, err, "not a cluster directory of "+root)
+
+		require.NoError(t, os.WriteFile(record, []byte(home+"\n"), 0o600))
+		c = startCluster(ctx, t, cfg)
+		require.Equal(t, filepath.Join(home, "pgdata"), c.DataDir())
+	})
+
+	t.Run("RequiresPasswords", func(t *testing.T) {
+		t.Parallel()
+		bundle, ctx := setup(t)
+
+		c := startCluster(ctx, t, pglocal.Config{Dir: bundle.dir, Logger: bundle.logger})
+		requirePasswordRequired(ctx, t, c)
+
+		// The clients' role owns its database and may do nothing beyond.
+		require.Equal(t, "nurture", queryString(ctx, t, c.URL(), "SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = current_database()"))
+		require.Equal(t, "false false false", queryString(ctx, t, c.URL(),
+			"SELECT concat_ws(' ', rolsuper::text, rolcreatedb::text, rolcreaterole::text) FROM pg_roles WHERE rolname = current_user"))
+		require.Equal(t, "true", queryString(ctx, t, c.SuperuserURL("postgres"), "SELECT rolsuper::text FROM pg_roles WHERE rolname = current_user"))
+
+		// Only the Unix socket, and only with a password.
+		require.Equal(t, "local scram-sha-256", queryString(ctx, t, c.SuperuserURL("postgres"),
+			"SELECT string_agg(type || ' ' || auth_method, ', ') FROM pg_hba_file_rules"))
+
+		for _, name := range []string{"pg.password", "pg.superuser.password", "pg.start.lock", "pg.use.lock"} {
+			requireOwner(t, filepath.Join(bundle.dir, name), os.Geteuid(), 0o600)
+		}
+		password, err := os.ReadFile(filepath.Join(bundle.dir, "pg.password"))
+		require.NoError(t, err)
+		require.NotContains(t, bundle.logs.String(), strings.TrimSpace(string(password)))
+	})
+
+	t.Run("UpgradesTrustCluster", func(t *testing.T) {
+		t.Parallel()
+
+		for _, running := range []bool{false, true} {
+			name := "Stopped"
+			if running {
+				name = "LeftRunningByAnEarlierVersion"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				bundle, ctx := setup(t)
+				makeLegacyCluster(ctx, t, bundle.dir, running)
+
+				cfg := pglocal.Config{Dir: bundle.dir, Logger: bundle.logger}
+				c := startCluster(ctx, t, cfg)
+				require.Equal(t, running, c.Reused())
+				require.Contains(t, bundle.logs.String(), "securing an embedded PostgreSQL cluster made by an earlier nurture")
+				require.Equal(t, "kept", queryString(ctx, t, c.URL(), "SELECT v FROM kept"))
+				requirePasswordRequired(ctx, t, c)
+				require.Equal(t, "postgres", queryString(ctx, t, c.SuperuserURL("postgres"), "SELECT rolname::text FROM pg_roles WHERE oid = 10"),
+					"the old superuser, owner of the system catalogs, is renamed")
+
+				// The database's objects now belong to the clients' role, so that the next
+				// migrations may alter them.
+				require.Equal(t, "0", queryString(ctx, t, c.URL(), ownedByOthers))
+				execSQL(ctx, t, c.URL(),
+					"ALTER TABLE kept ADD COLUMN w text",
+					"INSERT INTO kept (v) VALUES ('after the upgrade')",
+					"ALTER TYPE mood ADD VALUE 'sad'",
+					"ALTER TABLE leads ADD COLUMN upgraded boolean",
+					"ALTER TABLE river_job ADD COLUMN upgraded boolean")
+				migrate(ctx, t, c.URL())
+				require.NoError(t, c.Close())
+
+				c = startCluster(ctx, t, cfg)
+				require.Equal(t, 1, strings.Count(bundle.logs.String(), "securing an embedded PostgreSQL cluster"), "upgraded once")
+				require.Equal(t, "2", queryString(ctx, t, c.URL(), "SELECT count(*)::text FROM kept"))
+			})
+		}
 	})
 
 	t.Run("SharedAcrossProcesses", func(t *testing.T) {
@@ -463,6 +627,113 @@ func TestStartBinarySearch(t *testing.T) {
 	})
 }
 
+// ownedByOthers counts the objects of the current database's public schema that the
+// current role does not own.
+const ownedByOthers = `SELECT (
+	(SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	  WHERE n.nspname = 'public' AND c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = current_user))
+	+ (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+	  WHERE n.nspname = 'public' AND p.proowner <> (SELECT oid FROM pg_roles WHERE rolname = current_user))
+	+ (SELECT count(*) FROM pg_type y JOIN pg_namespace n ON n.oid = y.typnamespace
+	  WHERE n.nspname = 'public' AND y.typowner <> (SELECT oid FROM pg_roles WHERE rolname = current_user))
+	)::text`
+
+// requirePasswordRequired checks that c's roles cannot connect without their password,
+// nor with a wrong one.
+func requirePasswordRequired(ctx context.Context, t *testing.T, c *pglocal.Cluster) {
+	t.Helper()
+	for _, url := range []string{c.URL(), c.SuperuserURL("postgres")} {
+		for _, password := range []string{"", "wrong"} {
+			cfg, err := pgx.ParseConfig(url)
+			require.NoError(t, err)
+			require.NotEmpty(t, cfg.Password)
+			cfg.Password = password
+			conn, err := pgx.ConnectConfig(ctx, cfg)
+			if err == nil {
+				_ = conn.Close(ctx)
+			}
+			require.ErrorContains(t, err, "password authentication failed for user \""+cfg.User+"\"")
+		}
+	}
+}
+
+// migrate runs nurture's migrations (River's and its own) on url.
+func migrate(ctx context.Context, t *testing.T, url string) {
+	t.Helper()
+	pool, err := pgxpool.New(ctx, url)
+	require.NoError(t, err)
+	defer pool.Close()
+	require.NoError(t, schema.Migrate(ctx, pool, slog.New(slog.DiscardHandler)))
+}
+
+// makeLegacyCluster makes in dir the cluster that earlier versions made: nurture its
+// bootstrap superuser, every local connection trusted, the schema migrated by that
+// superuser and a few objects of its own. Unless running, the server is then stopped;
+// running, it stands for a server started by a process of an earlier version.
+func makeLegacyCluster(ctx context.Context, t *testing.T, dir string, running bool) {
+	t.Helper()
+	home := filepath.Join(dir, "pg")
+	data, sock := filepath.Join(home, "pgdata"), filepath.Join(home, "run")
+	require.NoError(t, os.Mkdir(home, 0o755))
+	var cred *syscall.Credential
+	for _, d := range []string{data, sock} {
+		require.NoError(t, os.Mkdir(d, 0o700))
+		if os.Geteuid() == 0 {
+			uid, gid := postgresAccount(t)
+			require.NoError(t, os.Chown(d, uid, gid))
+			cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		}
+	}
+	run := func(name string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(serverBinDir(t), name), args...)
+		cmd.Env = []string{"LC_ALL=C.UTF-8", "PATH=" + os.Getenv("PATH"), "TZ=UTC"}
+		cmd.Dir = sock
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s: %s", name, out)
+	}
+	run("initdb", "-D", data, "-U", "nurture", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions")
+	conf, err := os.OpenFile(filepath.Join(data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = fmt.Fprintf(conf, "\nlisten_addresses = ''\nunix_socket_directories = '%s'\nport = 5432\n", sock)
+	require.NoError(t, err)
+	require.NoError(t, conf.Close())
+	run("pg_ctl", "-D", data, "-l", filepath.Join(data, "server.log"), "-w", "-s", "start")
+
+	url := func(db string) string {
+		return "postgres://nurture@/" + db + "?host=" + sock + "&port=5432&sslmode=disable"
+	}
+	execSQL(ctx, t, url("postgres"), "CREATE DATABASE nurture")
+	migrate(ctx, t, url("nurture"))
+	execSQL(ctx, t, url("nurture"),
+		"CREATE TYPE mood AS ENUM ('happy')",
+		"CREATE TABLE kept (id serial PRIMARY KEY, v text, m mood)",
+		"INSERT INTO kept (v) VALUES ('kept')",
+		"CREATE SEQUENCE standalone")
+	require.Equal(t, "true", queryString(ctx, t, url("nurture"), "SELECT rolsuper::text FROM pg_roles WHERE rolname = current_user"))
+	if !running {
+		run("pg_ctl", "-D", data, "-m", "fast", "-w", "-s", "stop")
+	}
+}
+
+// serverBinDir is where the PostgreSQL server binaries are, as pglocal finds them.
+func serverBinDir(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("pg_ctl"); err == nil {
+		return filepath.Dir(p)
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	require.NotEmpty(t, dirs)
+	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
+	return dirs[0]
+}
+
+func versionOf(binDir string) int {
+	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
+	return v
+}
+
 // startCluster starts a cluster and closes it when the test ends.
 func startCluster(ctx context.Context, t *testing.T, cfg pglocal.Config) *pglocal.Cluster {
 	t.Helper()
@@ -547,16 +818,57 @@ func longDir(t *testing.T, parent string) string {
 	return dir
 }
 
-// fallbackHome is where the cluster of dir goes when dir/pg will not do; it is removed
-// when the test ends (after the clusters there are closed).
-func fallbackHome(t *testing.T, dir string) string {
+// fallbackRoot stands for /var/tmp, where a cluster goes when Dir/pg will not do: a
+// directory the postgres account can enter, with a path short enough for a socket
+// under it (t.TempDir's paths, named after the test, may not be). It is removed when
+// the test ends, after the clusters there are closed.
+func fallbackRoot(t *testing.T) string {
 	t.Helper()
+	root, err := os.MkdirTemp("", "pgfb-")
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(root, 0o755))
+	t.Cleanup(func() {
+		dataDirs, _ := filepath.Glob(filepath.Join(root, "*", "pgdata"))
+		for _, d := range dataDirs {
+			if left := clusterProcesses(d); len(left) > 0 {
+				for _, pid := range left {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+				t.Errorf("server processes left running in %s: %v", d, left)
+			}
+		}
+		require.NoError(t, os.RemoveAll(root))
+	})
+	return root
+}
+
+// legacyFallbackName is the fixed name under the fallback root that earlier versions
+// gave the cluster of dir.
+func legacyFallbackName(dir string) string {
 	sum := sha256.Sum256([]byte(dir))
-	home := filepath.Join("/var/tmp", "nurture-pg-"+hex.EncodeToString(sum[:6]))
-	require.NoDirExists(t, home)
-	t.Cleanup(func() { require.NoError(t, os.RemoveAll(home)) })
-	requireNoLeftovers(t, filepath.Join(home, "pgdata"))
+	return "nurture-pg-" + hex.EncodeToString(sum[:6])
+}
+
+// requireFallbackHome checks that c lives in a directory of root with a random name made
+// for dir and recorded in dir, and returns that directory.
+func requireFallbackHome(t *testing.T, root, dir string, c *pglocal.Cluster) string {
+	t.Helper()
+	home := filepath.Dir(c.DataDir())
+	require.Equal(t, root, filepath.Dir(home))
+	require.True(t, strings.HasPrefix(filepath.Base(home), legacyFallbackName(dir)+"-"), home)
+	record, err := os.ReadFile(filepath.Join(dir, "pg.home"))
+	require.NoError(t, err)
+	require.Equal(t, home+"\n", string(record))
 	return home
+}
+
+// requireOwner checks path's owner and permissions, without following a link.
+func requireOwner(t *testing.T, path string, uid int, perm os.FileMode) {
+	t.Helper()
+	fi, err := os.Lstat(path)
+	require.NoError(t, err)
+	require.Equal(t, uint32(uid), fi.Sys().(*syscall.Stat_t).Uid, path)
+	require.Equal(t, perm, fi.Mode().Perm(), path)
 }
 
 func postmasterPID(t *testing.T, dataDir string) int {
@@ -739,7 +1051,7 @@ type helper struct {
 
 // startHelper runs bin (this test binary) as a helper process using the cluster in dir,
 // as cred's account when cred is not nil.
-func startHelper(t *testing.T, bin, dir string, cred *syscall.Credential) *helper {
+func startHelper(t *testing.T, bin, dir string, cred *syscall.Credential, env ...string) *helper {
 	t.Helper()
 	stderr := filepath.Join(t.TempDir(), "helper.stderr")
 	errf, err := os.Create(stderr)
@@ -747,7 +1059,7 @@ func startHelper(t *testing.T, bin, dir string, cred *syscall.Credential) *helpe
 	defer errf.Close()
 
 	cmd := exec.Command(bin)
-	cmd.Env = []string{helperDirEnv + "=" + dir, "PATH=" + os.Getenv("PATH")}
+	cmd.Env = append([]string{helperDirEnv + "=" + dir, "PATH=" + os.Getenv("PATH")}, env...)
 	cmd.Stderr = errf
 	if cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
