@@ -60,6 +60,7 @@ func Parse(file string, src []byte, opts Options) (*Scenario, error) {
 	if len(p.errs) > 0 {
 		return nil, p.errs.sort()
 	}
+	s.Warnings = p.warnings.sort()
 	return s, nil
 }
 
@@ -130,6 +131,8 @@ type parser struct {
 	src  []byte
 	opts Options
 	errs Errors
+	// warnings are what the file does that is allowed but likely not meant.
+	warnings Errors
 
 	// Where things are, for the checks made once the whole file is read.
 	steps []stepInfo
@@ -159,6 +162,10 @@ type testInfo struct {
 
 func (p *parser) errorAt(pos Pos, format string, args ...any) {
 	p.errs = append(p.errs, &Error{File: p.file, Line: pos.Line, Column: pos.Column, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (p *parser) warnAt(pos Pos, format string, args ...any) {
+	p.warnings = append(p.warnings, &Error{File: p.file, Line: pos.Line, Column: pos.Column, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (p *parser) errorf(n ast.Node, format string, args ...any) {
