@@ -98,6 +98,16 @@ wrong or a test fails.`)
 			fmt.Fprintln(c.stdout, e)
 		}
 		problems += len(errs)
+		// Warnings are printed but do not make check fail: the file runs as written.
+		var warnings scenario.Errors
+		for _, sc := range good {
+			warnings = append(warnings, sc.Warnings...)
+		}
+		for _, w := range warnings {
+			line := *w
+			line.Msg = "warning: " + line.Msg // file:line:column: warning: …, as compilers write it
+			fmt.Fprintln(c.stdout, &line)
+		}
 		tests, fails := 0, 0
 		for _, sc := range good {
 			for _, r := range sc.RunTests() {
@@ -112,8 +122,12 @@ wrong or a test fails.`)
 		}
 		failed += fails
 		checked = append(checked, good...)
-		fmt.Fprintf(c.stdout, "%s: %d scenarios good, %d problems; %d tests, %d passed, %d failed\n",
-			name, len(good), len(errs), tests, tests-fails, fails)
+		var warned string
+		if len(warnings) > 0 {
+			warned = fmt.Sprintf(", %d warnings", len(warnings))
+		}
+		fmt.Fprintf(c.stdout, "%s: %d scenarios good, %d problems%s; %d tests, %d passed, %d failed\n",
+			name, len(good), len(errs), warned, tests, tests-fails, fails)
 	}
 	for _, dir := range scenarioDirs {
 		good, err := scenario.LoadDir(dir, opts)

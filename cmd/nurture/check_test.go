@@ -99,6 +99,13 @@ tests:
 			want:  []string{`a\.yaml:3:11: there is no template "whitepaper/nope"`, `a\.yaml: 0 scenarios good, 1 problems`},
 		},
 		{
+			name:  "WarnsAboutALoopThatSendsButPasses",
+			files: map[string]string{"loop.yaml": "trigger: { event: manual }\nsteps:\n  - id: mail\n    send: course/day1\n  - wait: 1m\n  - goto: mail\n"},
+			args:  func(d string) []string { return []string{filepath.Join(d, "loop.yaml")} },
+			want: []string{`(?m)loop\.yaml:3:5: warning: the steps mail → step-2 → step-3 → mail go round in a loop with a send in it \(mail\)`,
+				`loop\.yaml: 1 scenarios good, 0 problems, 1 warnings; 0 tests`},
+		},
+		{
 			name:  "OneFile",
 			args:  func(string) []string { return []string{"../../scenarios/whitepaper-followup.yaml"} },
 			want:  []string{`(?m)^PASS whitepaper-followup: `, `whitepaper-followup\.yaml: 1 scenarios good, 0 problems`},

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/nurture-dev/nurture/engine/apikey"
+	"github.com/nurture-dev/nurture/engine/mail"
 	"github.com/nurture-dev/nurture/engine/queue"
 )
 
@@ -72,6 +73,11 @@ type Config struct {
 	// JobRescue is how long a job may stay running before it is taken for the job of
 	// a process that died and run again. Defaults to 5m.
 	JobRescue time.Duration
+	// FrequencyCap is the most marketing messages a lead gets from all scenarios in
+	// any 24 hours and any 7 days, written "2/day,5/week", "3/week" or "off"; a send
+	// step over it waits for the next allowed time. Templates marked transactional
+	// are exempt. Defaults to 2/day,5/week.
+	FrequencyCap mail.FrequencyCap
 }
 
 // setting is one NURTURE_* variable and its flag.
@@ -87,8 +93,8 @@ func (s setting) flagName() string {
 // settings binds the configuration to its variables. Only settings a command uses
 // become its flags; all use the same names.
 type settings struct {
-	all                                        []setting
-	clickSettle, smtpPool, sendRate, jobRescue string
+	all                                                      []setting
+	clickSettle, smtpPool, sendRate, jobRescue, frequencyCap string
 }
 
 func newSettings(c *Config) *settings {
@@ -115,6 +121,7 @@ func newSettings(c *Config) *settings {
 		{"NURTURE_DKIM_SELECTOR", "nurture", "DKIM selector", &c.DKIMSelector},
 		{"NURTURE_DKIM_DOMAIN", "", "DKIM signing domain; empty uses the domain of NURTURE_FROM", &c.DKIMDomain},
 		{"NURTURE_JOB_RESCUE", "5m", "how long a job may run before it is taken for a dead process's and run again (more than 1m)", &s.jobRescue},
+		{"NURTURE_FREQUENCY_CAP", mail.DefaultFrequencyCap.String(), "most marketing mails per lead across all scenarios, per day and per week (\"2/day,5/week\", \"3/week\" or \"off\"); transactional templates are exempt", &s.frequencyCap},
 	}
 	return s
 }
@@ -166,6 +173,11 @@ func (c *Config) validate(s *settings) error {
 		errs = append(errs, fmt.Errorf("NURTURE_SEND_RATE: %q is not a number of messages per second", s.sendRate))
 	} else {
 		c.SendRate = r
+	}
+	if fc, err := mail.ParseFrequencyCap(s.frequencyCap); err != nil {
+		errs = append(errs, fmt.Errorf("NURTURE_FREQUENCY_CAP: %w", err))
+	} else {
+		c.FrequencyCap = fc
 	}
 	if _, err := netmail.ParseAddress(c.From); err != nil {
 		errs = append(errs, fmt.Errorf("NURTURE_FROM: %q is not an address such as \"Marketing <marketing@example.com>\"", c.From))

@@ -92,7 +92,7 @@ func openMailing(cfg *Config, log *slog.Logger) (*mailing, error) {
 	}
 	mg.mailer = mail.New(mail.Config{
 		BaseURL: cfg.BaseURL, From: cfg.From, Templates: mg.Templates,
-		Signer: signer, Sender: sender, Logger: log,
+		Signer: signer, Sender: sender, Cap: cfg.FrequencyCap, Logger: log,
 	})
 	return mg, nil
 }

@@ -176,6 +176,8 @@ func TestServeRefusesBadSettings(t *testing.T) {
 		{"BadSettle", nil, []string{"--click-settle", "soon"}, "NURTURE_CLICK_SETTLE"},
 		{"BadBaseURL", map[string]string{"NURTURE_BASE_URL": "example.com"}, nil, "NURTURE_BASE_URL"},
 		{"BadDatabaseURL", map[string]string{"NURTURE_DATABASE_URL": "mysql://x"}, nil, "NURTURE_DATABASE_URL"},
+		{"BadFrequencyCap", map[string]string{"NURTURE_FREQUENCY_CAP": "2/month"}, nil, "NURTURE_FREQUENCY_CAP: \"2/month\": a cap is per day or per week"},
+		{"BadFrequencyCapFlag", nil, []string{"--frequency-cap", "0/day"}, "NURTURE_FREQUENCY_CAP"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -72,6 +72,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	log.Info("frequency cap on marketing mail per lead", "cap", cfg.FrequencyCap.String())
 	engine := flow.New(flow.Config{Pool: db.Pool, Mailer: mg.mailer, ScenariosDir: cfg.ScenariosDir,
 		Templates: mg.Templates, Settle: cfg.ClickSettle, Logger: log})
 	workers := queue.NewWorkers()

@@ -70,8 +70,9 @@ func setup(t *testing.T, files map[string]string) *testBundle {
 }
 
 // newBundle runs an engine as setup does, with the settings tune changes; a nil tune
-// leaves them as `nurture serve` has them.
-func newBundle(t testing.TB, files map[string]string, tune func(*flow.Config, *queue.Config)) *testBundle {
+// leaves them as `nurture serve` has them. The mailer keeps to the frequency cap
+// given, or to none.
+func newBundle(t testing.TB, files map[string]string, tune func(*flow.Config, *queue.Config), frequencyCap ...mail.FrequencyCap) *testBundle {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -90,8 +91,12 @@ func newBundle(t testing.TB, files map[string]string, tune func(*flow.Config, *q
 		quiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	templates := func() *message.Set { return set }
-	mailer := mail.New(mail.Config{BaseURL: "http://nurture.test", From: "Marketing <marketing@example.com>",
-		Templates: templates, Signer: signer, Sender: sender, Logger: quiet})
+	mc := mail.Config{BaseURL: "http://nurture.test", From: "Marketing <marketing@example.com>",
+		Templates: templates, Signer: signer, Sender: sender, Logger: quiet}
+	if len(frequencyCap) > 0 {
+		mc.Cap = frequencyCap[0]
+	}
+	mailer := mail.New(mc)
 	dir := t.TempDir()
 	b := &testBundle{ctx: ctx, pool: pool, sink: sink, mailer: mailer, dir: dir}
 	for name, src := range files {

@@ -173,11 +173,17 @@ func (r *Registry) Reload(ctx context.Context) error {
 	for _, s := range good {
 		next[s.ID] = s
 		r.versions[versionKey{s.ID, s.Version}] = s
-		if old := r.current[s.ID]; old == nil {
+		old := r.current[s.ID]
+		if old == nil {
 			r.log.Info("scenario loaded", "scenario", s.ID, "version", s.Version, "file", s.File)
 		} else if old.Version != s.Version {
 			r.log.Info("scenario changed: new leads start on the new version, running ones finish on theirs",
 				"scenario", s.ID, "version", s.Version, "previous", old.Version)
+		}
+		if old == nil || old.Version != s.Version {
+			for _, w := range s.Warnings {
+				r.log.Warn("scenario runs, but check warns", "scenario", s.ID, "warning", w.Error())
+			}
 		}
 	}
 	for id, old := range r.current {

@@ -118,8 +118,11 @@ func (e *Engine) step(ctx context.Context, tx pgx.Tx, args StepArgs) error {
 		return e.end(ctx, tx, en, scenario.ExitSuppressed, reason)
 	}
 	le := scenario.LeadEnvOf(l)
+	// The cap is shared with the lead's other enrollments: it locks the lead until
+	// this transaction, with the messages it queues, commits.
+	leadCap := e.cfg.Mailer.Cap(ctx, tx, l.ID)
 	in := &scenario.Input{Now: now, Lead: &le, Settle: e.cfg.Settle,
-		Engagement: &engagement{ctx: ctx, tx: tx, enrollmentID: en.ID}}
+		Engagement: &engagement{ctx: ctx, tx: tx, enrollmentID: en.ID}, Cap: leadCap}
 	if l.Timezone != "" {
 		if loc, err := time.LoadLocation(l.Timezone); err == nil {
 			in.Location = loc
@@ -147,6 +150,10 @@ func (e *Engine) step(ctx context.Context, tx pgx.Tx, args StepArgs) error {
 	}
 	if res.Ended != "" {
 		return e.end(ctx, tx, en, res.Ended, "")
+	}
+	if !leadCap.Held().IsZero() {
+		e.log.Info("mail held back by the frequency cap", "lead_id", en.LeadID, "enrollment_id", en.ID,
+			"scenario", sc.ID, "step", res.State.Step, "until", res.WakeAt)
 	}
 	var waitingOn string
 	if res.Waiting != nil {

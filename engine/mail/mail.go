@@ -58,6 +58,9 @@ type Config struct {
 	// Sender delivers mail. Nil keeps every message in the outbox: nothing leaves
 	// the machine.
 	Sender Sender
+	// Cap is the frequency cap that send steps keep to (see LeadCap). Defaults to
+	// no cap; `nurture serve` uses DefaultFrequencyCap unless configured.
+	Cap FrequencyCap
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -94,7 +97,9 @@ func (SendArgs) InsertOpts() river.InsertOpts {
 // Enqueue asks for template to be sent to the lead, for a purpose that makes the
 // message unique ("enrollment:42:step:thanks"): asking again for the same purpose
 // returns the message queued the first time. It runs in the caller's transaction, so
-// the message exists exactly when the caller's change does.
+// the message exists exactly when the caller's change does. Enqueue does not keep
+// to the frequency cap: a send step asks its LeadCap first, a test send does not. A
+// message of a transactional template is recorded as one, and never counts.
 func (m *Mailer) Enqueue(ctx context.Context, tx pgx.Tx, rc *queue.Client, leadID int64, template, purpose string) (id int64, created bool, err error) {
 	set := m.cfg.Templates()
 	if set == nil || !set.Has(template) {
@@ -107,9 +112,9 @@ func (m *Mailer) Enqueue(ctx context.Context, tx pgx.Tx, rc *queue.Client, leadI
 		}
 		return 0, false, fmt.Errorf("enqueue %s: %w", template, err)
 	}
-	err = tx.QueryRow(ctx, `INSERT INTO messages (lead_id, purpose, template, to_email, message_id)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (lead_id, purpose) DO NOTHING RETURNING id`,
-		leadID, purpose, template, email, m.newMessageID()).Scan(&id)
+	err = tx.QueryRow(ctx, `INSERT INTO messages (lead_id, purpose, template, to_email, message_id, transactional)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (lead_id, purpose) DO NOTHING RETURNING id`,
+		leadID, purpose, template, email, m.newMessageID(), set.Transactional(template)).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = tx.QueryRow(ctx, `SELECT id FROM messages WHERE lead_id = $1 AND purpose = $2`, leadID, purpose).Scan(&id)
 		return id, false, err

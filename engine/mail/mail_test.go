@@ -55,6 +55,7 @@ type setupOpts struct {
 	outbox    bool
 	smtp      *mail.SMTPConfig // overrides the test server's
 	templates string           // defaults to the shipped ones
+	cap       mail.FrequencyCap
 }
 
 // quickRetry retries a failed send after 100ms, whatever the attempt.
@@ -92,7 +93,7 @@ func setup(t *testing.T, opts setupOpts) *testBundle {
 	}
 	b.mailer = mail.New(mail.Config{
 		BaseURL: "https://nurture.example.com", From: "ナーチャー株式会社 <marketing@nurture.example.com>",
-		Templates: func() *message.Set { return set }, Signer: signer, Sender: sender, Logger: quiet,
+		Templates: func() *message.Set { return set }, Signer: signer, Sender: sender, Cap: opts.cap, Logger: quiet,
 	})
 	workers := queue.NewWorkers()
 	river.AddWorker(workers, &mail.SendWorker{Mailer: b.mailer, Pool: pool})
@@ -519,4 +520,60 @@ func TestParseSMTPURL(t *testing.T) {
 		require.NoError(t, err, tt.raw)
 		require.Equal(t, tt.want, got, tt.raw)
 	}
+}
+
+func TestFrequencyCap(t *testing.T) {
+	t.Parallel()
+
+	t.Run("ASecondTransactionWaitsForTheFirstAndSeesItsMessage", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, setupOpts{cap: mail.FrequencyCap{PerDay: 1}})
+		leadID := b.lead(t, lead.Input{Email: "raced@example.com"})
+		now := time.Now()
+
+		first, err := b.pool.Begin(b.ctx)
+		require.NoError(t, err)
+		defer first.Rollback(b.ctx) //nolint:errcheck
+		until, err := b.mailer.Cap(b.ctx, first, leadID).Reserve("course/day1", now)
+		require.NoError(t, err)
+		require.True(t, until.IsZero(), "the day's first mail goes")
+		_, _, err = b.mailer.Enqueue(b.ctx, first, b.client, leadID, "course/day1", "test:first")
+		require.NoError(t, err)
+
+		type reserved struct {
+			until time.Time
+			err   error
+		}
+		second := make(chan reserved, 1)
+		go func() {
+			var r reserved
+			r.err = pgx.BeginFunc(b.ctx, b.pool, func(tx pgx.Tx) error {
+				r.until, r.err = b.mailer.Cap(b.ctx, tx, leadID).Reserve("course/day2", now)
+				return r.err
+			})
+			second <- r
+		}()
+		// The second waits for the lead's lock while the first has not committed.
+		require.Eventually(t, func() bool {
+			select {
+			case r := <-second:
+				second <- r
+				return true // decided without waiting: the assertion below says so
+			default:
+			}
+			var waiting int
+			err := b.pool.QueryRow(b.ctx, `SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+				WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()`).Scan(&waiting)
+			return err == nil && waiting == 1
+		}, 10*time.Second, 10*time.Millisecond)
+		select {
+		case r := <-second:
+			t.Fatalf("the second send was decided before the first committed: until %v, error %v", r.until, r.err)
+		default:
+		}
+		require.NoError(t, first.Commit(b.ctx))
+		r := <-second
+		require.NoError(t, r.err)
+		require.WithinDuration(t, now.Add(24*time.Hour), r.until, 2*time.Second, "held until the first is a day old")
+	})
 }

@@ -15,8 +15,11 @@ import (
 // frontMatter is the YAML between the "---" lines at the top of a template file.
 type frontMatter struct {
 	subject, preheader, from, replyTo, layout field
-	body                                      string // the rest of the file
-	bodyLine                                  int    // the line of the file the body starts on
+	// transactional is true for a message the lead asked for (a download link, a
+	// receipt): the frequency cap on marketing mail does not hold it back.
+	transactional bool
+	body          string // the rest of the file
+	bodyLine      int    // the line of the file the body starts on
 }
 
 // field is a front-matter value and where it is in the file.
@@ -32,7 +35,7 @@ type pos struct{ line, column int }
 var yamlPositionRE = regexp.MustCompile(`\[\d+:\d+\]`)
 
 // knownKeys are the front-matter keys, in the order error messages list them.
-var knownKeys = []string{"subject", "preheader", "from", "reply_to", "layout"}
+var knownKeys = []string{"subject", "preheader", "from", "reply_to", "layout", "transactional"}
 
 // parseFrontMatter splits src into its front matter and body and reads the front
 // matter. Positions in the errors it returns are positions in src.
@@ -109,6 +112,16 @@ func parseFrontMatter(file, src string) (*frontMatter, error) {
 			f = &fm.replyTo
 		case "layout":
 			f = &fm.layout
+		case "transactional":
+			switch b, ok := mv.Value.(*ast.BoolNode); {
+			case ok:
+				fm.transactional = b.Value
+			default:
+				p := mv.Value.GetToken().Position
+				errs = append(errs, &Error{File: file, Line: p.Line + firstLine - 1, Column: p.Column,
+					Msg: "transactional must be true or false"})
+			}
+			continue
 		default:
 			errs = append(errs, &Error{File: file, Line: kp.line, Column: kp.column,
 				Msg: fmt.Sprintf("unknown front-matter key %q (known keys: %s)", key, strings.Join(knownKeys, ", "))})

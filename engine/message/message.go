@@ -167,6 +167,17 @@ func (s *Set) Has(name string) bool {
 	return ok
 }
 
+// Transactional reports whether the named template is marked "transactional: true":
+// mail the lead asked for, which the frequency cap on marketing mail never holds
+// back. An unknown name is not transactional.
+func (s *Set) Transactional(name string) bool {
+	if s == nil {
+		return false
+	}
+	t, ok := s.templates[name]
+	return ok && t.fm.transactional
+}
+
 // Render renders the named template for d.Lead. An error from Render is rare, since
 // every template was rendered for sample leads when it was loaded; a name that is
 // not in the Set is ErrUnknownTemplate.

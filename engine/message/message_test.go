@@ -211,6 +211,25 @@ func TestLoad(t *testing.T) {
 		require.ErrorContains(t, err, "a.md:3:7: from \"not an address\" is not an address")
 	})
 
+	t.Run("TransactionalMarksMailTheLeadAskedFor", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		writeFile(t, dir, "_layouts/default.html", "<html><body>{{.Body}}</body></html>")
+		writeFile(t, dir, "thanks.md", "---\nsubject: テスト\ntransactional: true\n---\n本文\n")
+		writeFile(t, dir, "news.md", "---\nsubject: テスト\ntransactional: false\n---\n本文\n")
+		writeFile(t, dir, "plain.md", "---\nsubject: テスト\n---\n本文\n")
+		s, err := Load(dir)
+		require.NoError(t, err)
+		require.True(t, s.Transactional("thanks"))
+		require.False(t, s.Transactional("news"))
+		require.False(t, s.Transactional("plain"))
+		require.False(t, s.Transactional("missing"))
+
+		writeFile(t, dir, "bad.md", "---\nsubject: テスト\ntransactional: yes please\n---\n本文\n")
+		_, err = Load(dir)
+		require.ErrorContains(t, err, "bad.md:3:16: transactional must be true or false")
+	})
+
 	t.Run("UnreadableDir", func(t *testing.T) {
 		t.Parallel()
 		s, err := Load("testdata/no-such-dir")

@@ -33,6 +33,14 @@ type Engagement interface {
 	FirstEngaged(ref string, kind EngageKind, link string) (at time.Time, ok bool, err error)
 }
 
+// Cap holds a lead's marketing mail to the frequency cap that every scenario shares.
+type Cap interface {
+	// Reserve counts a message of template for the lead at now and returns the zero
+	// time, or, when the cap lets no message through now, counts nothing and returns
+	// the earliest time one may go.
+	Reserve(template string, now time.Time) (until time.Time, err error)
+}
+
 // Input is what one Advance needs besides the scenario and the state.
 type Input struct {
 	Now time.Time
@@ -44,6 +52,9 @@ type Input struct {
 	Location *time.Location
 	// Engagement answers wait_until steps.
 	Engagement Engagement
+	// Cap, when set, holds send steps back while the lead has had as much marketing
+	// mail as the frequency cap allows; nil sends whenever a step says so.
+	Cap Cap
 	// Settle is how long a click waits before it is believed (a scanner burst may
 	// still reveal itself); opens are believed at once.
 	Settle time.Duration
@@ -186,6 +197,24 @@ func (s *Scenario) run(in *Input, step *Step, st State, r *Result) (next string,
 			if v.Subject != "" {
 				a.Subject = v.Subject
 			}
+		}
+		if in.Cap != nil {
+			until, err := in.Cap.Reserve(a.Template, now)
+			if err != nil {
+				return "", time.Time{}, err
+			}
+			if until.After(now) {
+				// The send window still holds: the mail waits for the first allowed
+				// time inside it.
+				if s.Window != nil {
+					until = s.Window.Next(until, in.Location)
+				}
+				r.tracef("%s: the lead has had as much marketing mail as the frequency cap allows; waits until %s",
+					step.ID, until.In(s.loc(in)).Format(time.DateTime))
+				return "", until, nil
+			}
+		}
+		if len(step.Variants) > 0 {
 			r.tracef("%s: sends %s (variant %s)", step.ID, a.Template, a.Variant)
 		} else {
 			r.tracef("%s: sends %s", step.ID, a.Template)

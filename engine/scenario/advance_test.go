@@ -26,6 +26,21 @@ func (e engaged) FirstEngaged(ref string, kind scenario.EngageKind, _ string) (t
 	return at, ok, nil
 }
 
+// allowance is a frequency cap that lets left messages through, then holds the
+// next back until until.
+type allowance struct {
+	left  int
+	until time.Time
+}
+
+func (a *allowance) Reserve(string, time.Time) (time.Time, error) {
+	if a.left > 0 {
+		a.left--
+		return time.Time{}, nil
+	}
+	return a.until, nil
+}
+
 func mustParse(t *testing.T, src string) *scenario.Scenario {
 	t.Helper()
 	s, err := scenario.Parse("test.yaml", []byte(src), scenario.Options{})
@@ -222,5 +237,35 @@ steps:
 		require.NoError(t, err)
 		require.Equal(t, scenario.ExitGoal, r.Ended)
 		require.Empty(t, sent(r))
+	})
+
+	t.Run("TheFrequencyCapHoldsASendAtItsStepUntilTheCapAndTheSendWindowAllow", func(t *testing.T) {
+		t.Parallel()
+		s := mustParse(t, `
+trigger: { event: manual }
+send_window: { hours: "09:00-18:00", timezone: UTC }
+steps:
+  - id: first
+    send: course/day1
+  - id: second
+    send: course/day2
+  - wait: 1d
+`)
+		lead := scenario.LeadEnv{ID: 7}
+		// The cap frees a place at 03:00 the next day, when the window is shut.
+		capped := &allowance{left: 1, until: start.Add(17 * time.Hour)}
+		in := &scenario.Input{Now: start, Lead: &lead, Cap: capped}
+		r, err := s.Advance(in, scenario.State{Step: "first", StepAt: start})
+		require.NoError(t, err)
+		require.Equal(t, []string{"first"}, sent(r))
+		require.Equal(t, scenario.State{Step: "second", StepAt: start}, r.State)
+		require.Equal(t, time.Date(2026, 4, 7, 9, 0, 0, 0, time.UTC), r.WakeAt)
+		require.Empty(t, r.Ended)
+
+		capped.left = 1
+		in.Now = r.WakeAt
+		r, err = s.Advance(in, r.State)
+		require.NoError(t, err)
+		require.Equal(t, []string{"second"}, sent(r))
 	})
 }

@@ -62,6 +62,7 @@ func (p *parser) check(s *Scenario) {
 
 	g := newGraph(s)
 	p.checkLoops(s, g)
+	p.checkSendLoops(s, g)
 	p.checkUnreachable(s, g)
 	p.checkTests(s)
 }
@@ -130,6 +131,39 @@ func (p *parser) checkLoops(s *Scenario, g *graph) {
 		names = append(names, names[0])
 		p.errorAt(s.Steps[comp[0]].Pos, "the steps %s go round in a loop with no wait in it: add a wait or wait_until step to the loop",
 			strings.Join(names, " → "))
+	}
+}
+
+// checkSendLoops warns about each loop of steps that sends mail: with a wait in it,
+// it is a valid file (a reminder until the lead opens, say), but a lead who never
+// leaves it is mailed on every turn, for ever; only the frequency cap spaces the
+// mail out. (A loop without a wait is an error, reported by checkLoops.)
+func (p *parser) checkSendLoops(s *Scenario, g *graph) {
+	for _, comp := range stronglyConnected(g, func(int) bool { return false }) {
+		if len(comp) == 1 && !slices.Contains(g.succ[comp[0]], comp[0]) {
+			continue
+		}
+		slices.Sort(comp)
+		var sends []string
+		waits := false
+		names := make([]string, 0, len(comp)+1)
+		for _, i := range comp {
+			st := s.Steps[i]
+			names = append(names, st.ID)
+			switch st.Kind {
+			case KindSend:
+				sends = append(sends, st.ID)
+			case KindWait, KindWaitUntil:
+				waits = true
+			}
+		}
+		if len(sends) == 0 || !waits {
+			continue
+		}
+		names = append(names, names[0])
+		p.warnAt(s.Steps[comp[0]].Pos, "the steps %s go round in a loop with a send in it (%s): a lead who stays in the loop is mailed on every turn, "+
+			"held back only by the frequency cap (NURTURE_FREQUENCY_CAP); make sure the loop ends, such as with a wait_until whose no: is end",
+			strings.Join(names, " → "), strings.Join(sends, ", "))
 	}
 }
 

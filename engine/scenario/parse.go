@@ -62,6 +62,7 @@ func Parse(file string, src []byte, opts Options) (*Scenario, error) {
 	if len(p.errs) > 0 {
 		return nil, p.errs.sort()
 	}
+	s.Warnings = p.warnings.sort()
 	return s, nil
 }
 
@@ -132,6 +133,8 @@ type parser struct {
 	src  []byte
 	opts Options
 	errs Errors
+	// warnings are what the file does that is allowed but likely not meant.
+	warnings Errors
 
 	// Where things are, for the checks made once the whole file is read.
 	steps []stepInfo
@@ -161,6 +164,10 @@ type testInfo struct {
 
 func (p *parser) errorAt(pos Pos, format string, args ...any) {
 	p.errs = append(p.errs, &Error{File: p.file, Line: pos.Line, Column: pos.Column, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (p *parser) warnAt(pos Pos, format string, args ...any) {
+	p.warnings = append(p.warnings, &Error{File: p.file, Line: pos.Line, Column: pos.Column, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (p *parser) errorf(n ast.Node, format string, args ...any) {

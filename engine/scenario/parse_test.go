@@ -191,6 +191,30 @@ func TestParse(t *testing.T) {
 		require.Equal(t, errs[0].Error()+"\n"+errs[1].Error(), err.Error())
 	})
 
+	t.Run("ALoopThatSendsIsAWarningNotAnError", func(t *testing.T) {
+		t.Parallel()
+		s, err := scenario.Parse("loop.yaml", []byte(`trigger: { event: manual }
+steps:
+  - id: mail
+    send: course/day1
+  - wait: 1m
+  - goto: mail
+`), scenario.Options{})
+		require.NoError(t, err)
+		require.Len(t, s.Warnings, 1)
+		require.Equal(t, &scenario.Error{File: "loop.yaml", Line: 3, Column: 5, Msg: s.Warnings[0].Msg}, s.Warnings[0])
+		require.Contains(t, s.Warnings[0].Msg, "the steps mail → step-2 → step-3 → mail go round in a loop with a send in it (mail)")
+		require.Contains(t, s.Warnings[0].Msg, "NURTURE_FREQUENCY_CAP")
+
+		good, err := scenario.LoadDir("testdata/good", testOptions())
+		require.NoError(t, err)
+		shipped, err := scenario.LoadDir("../../scenarios", scenario.Options{})
+		require.NoError(t, err)
+		for _, sc := range append(good, shipped...) {
+			require.Empty(t, sc.Warnings, sc.File)
+		}
+	})
+
 	t.Run("Empty", func(t *testing.T) {
 		t.Parallel()
 		for _, src := range []string{"", "# only a comment\n", "---\n"} {

@@ -40,6 +40,9 @@ type Scenario struct {
 	Steps []*Step
 	// Tests are the file's own tests, run on the simulator by `nurture check`.
 	Tests []Test
+	// Warnings are what `nurture check` reports about the file without refusing it,
+	// such as a loop that sends mail: the scenario runs as written.
+	Warnings Errors
 
 	byID  map[string]*Step
 	idPos Pos // where the id is written; zero when it comes from the file name
