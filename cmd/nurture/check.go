@@ -13,6 +13,7 @@ import (
 
 	"github.com/nurture-dev/nurture/engine/message"
 	"github.com/nurture-dev/nurture/engine/scenario"
+	"github.com/nurture-dev/nurture/engine/score"
 )
 
 func (c *cli) check(ctx context.Context, args []string) error {
@@ -21,7 +22,8 @@ func (c *cli) check(ctx context.Context, args []string) error {
 		`Checks marketer files and reports every problem at once with file:line:column, then
 runs each scenario file's tests on the simulator (PASS or FAIL per test). A dir is a
 templates folder or a scenarios folder, told apart by what it holds (.yaml files make
-a scenarios folder); a .yaml file is one scenario. With none, NURTURE_TEMPLATES_DIR and
+a scenarios folder, whose scoring.yaml is the scoring model, checked and tested too);
+a .yaml file is one scenario, or the scoring model if it is named scoring.yaml. With none, NURTURE_TEMPLATES_DIR and
 NURTURE_SCENARIOS_DIR are checked. Scenarios are checked against the templates folder
 given, or else NURTURE_TEMPLATES_DIR. With --db, it also says how many running
 enrollments each scenario has on older versions of its file. Exits 1 if anything is
@@ -129,14 +131,59 @@ wrong or a test fails.`)
 		fmt.Fprintf(c.stdout, "%s: %d scenarios good, %d problems%s; %d tests, %d passed, %d failed\n",
 			name, len(good), len(errs), warned, tests, tests-fails, fails)
 	}
+	// checkScoring checks a scoring model and runs its tests.
+	checkScoring := func(file string) error {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		m, err := score.Parse(file, src)
+		var errs scenario.Errors
+		if err != nil && !errors.As(err, &errs) {
+			return err
+		}
+		for _, e := range errs {
+			fmt.Fprintln(c.stdout, e)
+		}
+		problems += len(errs)
+		if m == nil {
+			fmt.Fprintf(c.stdout, "%s: scoring model refused, %d problems\n", file, len(errs))
+			return nil
+		}
+		tests, fails := 0, 0
+		for _, r := range m.RunTests() {
+			tests++
+			if len(r.Problems) == 0 {
+				fmt.Fprintf(c.stdout, "PASS scoring: %s (score %d, %s, %s)\n", r.Test.Name, r.Score, r.Grade, r.Stage)
+				continue
+			}
+			fails++
+			fmt.Fprintf(c.stdout, "FAIL scoring: %s: %s\n", r.Test.Name, strings.Join(r.Problems, "; "))
+		}
+		failed += fails
+		fmt.Fprintf(c.stdout, "%s: scoring model good, %d profile rules, %d behavior rules; %d tests, %d passed, %d failed\n",
+			file, len(m.Profile), len(m.Behavior), tests, tests-fails, fails)
+		return nil
+	}
 	for _, dir := range scenarioDirs {
 		good, err := scenario.LoadDir(dir, opts)
 		if good == nil && err != nil && !errors.As(err, new(scenario.Errors)) {
 			return err
 		}
 		report(dir, good, err)
+		if file := filepath.Join(dir, score.FileName); fileExists(file) {
+			if err := checkScoring(file); err != nil {
+				return err
+			}
+		}
 	}
 	for _, file := range scenarioFiles {
+		if filepath.Base(file) == score.FileName {
+			if err := checkScoring(file); err != nil {
+				return err
+			}
+			continue
+		}
 		src, err := os.ReadFile(file)
 		if err != nil {
 			return err
@@ -161,6 +208,11 @@ wrong or a test fails.`)
 		return errRejected
 	}
 	return nil
+}
+
+func fileExists(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && info.Mode().IsRegular()
 }
 
 // folderKind tells what an argument of check is: a templates folder, a scenarios

@@ -27,6 +27,32 @@ func TestCheckShippedFiles(t *testing.T) {
 	for _, id := range []string{"whitepaper-followup", "engineer-course", "reengage-cold"} {
 		require.GreaterOrEqual(t, strings.Count(stdout, "PASS "+id+": "), 3, "%s has tests:\n%s", id, stdout)
 	}
+	require.Regexp(t, `\.\./\.\./scenarios/scoring\.yaml: scoring model good, \d+ profile rules, \d+ behavior rules; \d+ tests, \d+ passed, 0 failed`, stdout)
+	require.Contains(t, stdout, "PASS scoring: 記事の例")
+}
+
+// TestCheckScoring checks a scenarios folder whose scoring model is broken, then one
+// whose model's own test fails: both are reported and make check fail.
+func TestCheckScoring(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, model, want string
+	}{
+		{"ABrokenModelNamesFileLineColumn", "behavior:\n  - { on: email_opened, points: 3 }\n  - { on: form_submitted, form: x, pionts: 10 }\n",
+			"scoring.yaml:3:"},
+		{"AFailingModelTestFails", "behavior:\n  - { on: email_opened, points: 3 }\ntests:\n  - name: 開封で3点\n    lead: { email: a@example.com }\n    events: [ { type: email_opened } ]\n    expect: { score: 5 }\n",
+			"FAIL scoring: 開封で3点: expected score 5, got 3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "scoring.yaml"), []byte(tc.model), 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "x.yaml"), []byte("trigger: { event: manual }\nsteps:\n  - end: true\n"), 0o644))
+			stdout, _, err := runCommand(t, map[string]string{"NURTURE_TEMPLATES_DIR": "../../templates", "NURTURE_SCENARIOS_DIR": dir}, "check")
+			require.Error(t, err)
+			require.Contains(t, stdout, tc.want)
+		})
+	}
 }
 
 func TestCheckScenarios(t *testing.T) {
