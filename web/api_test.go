@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/text/encoding/japanese"
 
 	"github.com/nurture-dev/nurture/engine/apikey"
 	"github.com/nurture-dev/nurture/engine/dbtest"
@@ -32,13 +34,19 @@ type testBundle struct {
 
 func setup(t testing.TB) *testBundle {
 	t.Helper()
+	return setupWith(t, web.Config{BodyLimit: "4K"})
+}
+
+// setupWith is setup with a server configured by cfg.
+func setupWith(t testing.TB, cfg web.Config) *testBundle {
+	t.Helper()
 	ctx := context.Background()
 	pool := dbtest.New(t)
 	require.NoError(t, apikey.Ensure(ctx, pool, apikey.BootstrapName, testKey))
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	client, err := queue.New(pool, queue.NewWorkers(), queue.Config{Role: queue.RoleWeb, Logger: quiet})
 	require.NoError(t, err)
-	s := web.New(web.Config{BodyLimit: "4K"}, web.Deps{Pool: pool, Queue: client, Logger: quiet})
+	s := web.New(cfg, web.Deps{Pool: pool, Queue: client, Logger: quiet})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return &testBundle{ctx: ctx, pool: pool, srv: srv}
@@ -133,6 +141,8 @@ func TestLeadAPI(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		huge := `{"email":"a@example.com","company":"` + strings.Repeat("x", 5000) + `"}`
+		sjis, err := japanese.ShiftJIS.NewEncoder().String(`{"email":"a@example.com","company":"株式会社サンプル"}`)
+		require.NoError(t, err)
 		tests := []struct {
 			name, method, path, key, contentType, body string
 			status                                     int
@@ -164,6 +174,16 @@ func TestLeadAPI(t *testing.T) {
 			{"EventUnknownField", "POST", "/api/v1/events", testKey, "application/json", `{"email":"a@example.com","type":"x","properties":{}}`, 400, "properties", "unknown field"},
 			{"EventLeadUnknownField", "POST", "/api/v1/events", testKey, "application/json", `{"email":"a@example.com","type":"x","lead":{"nmae":"x"}}`, 400, "lead.nmae", "unknown field"},
 			{"NoRoute", "GET", "/api/v1/nothing", testKey, "", "", 404, "", "not found"},
+			{"NULInAttribute", "POST", "/api/v1/leads", testKey, "application/json", `{"email":"a@example.com","attributes":{"note":"a\u0000b"}}`, 422, "attributes.note", "NUL"},
+			{"NULInNestedAttribute", "POST", "/api/v1/leads", testKey, "application/json", `{"email":"a@example.com","attributes":{"deep":[{"k\u0000":1}]}}`, 422, "attributes.deep", "NUL"},
+			{"NULInEventProperty", "POST", "/api/v1/events", testKey, "application/json", `{"email":"a@example.com","type":"x","props":{"title":"\u0000"}}`, 422, "props.title", "NUL"},
+			{"NULInEventLead", "POST", "/api/v1/events", testKey, "application/json", `{"email":"a@example.com","type":"x","lead":{"attributes":{"note":"\u0000"}}}`, 422, "attributes.note", "NUL"},
+			{"RawInvalidUTF8", "POST", "/api/v1/leads", testKey, "application/json", "{\"email\":\"a@example.com\",\"company\":\"AC\xffME\"}", 400, "", "not UTF-8 at byte 38"},
+			{"ShiftJISBody", "POST", "/api/v1/leads", testKey, "application/json", sjis, 400, "", "not UTF-8"},
+			{"ShiftJISCharset", "POST", "/api/v1/leads", testKey, "application/json; charset=Shift_JIS", `{"email":"a@example.com"}`, 415, "", "UTF-8"},
+			{"EmailAddressLiteral", "POST", "/api/v1/leads", testKey, "application/json", `{"email":"user@[127.0.0.1]"}`, 422, "email", "no valid domain"},
+			{"EmailPercentRoute", "POST", "/api/v1/leads", testKey, "application/json", `{"email":"victim%evil.example@example.com"}`, 422, "email", "routed"},
+			{"EmailBangRoute", "POST", "/api/v1/events", testKey, "application/json", `{"email":"evil!victim@example.com","type":"x"}`, 422, "email", "routed"},
 		}
 		for _, tt := range tests {
 			res := b.do(t, tt.method, tt.path, tt.key, tt.contentType, tt.body)
@@ -179,6 +199,43 @@ func TestLeadAPI(t *testing.T) {
 		require.Zero(t, b.count(t, "leads"), "no bad request wrote a lead")
 		require.Zero(t, b.count(t, "events"), "no bad request wrote an event")
 	})
+}
+
+func TestAttributeLimits(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, web.Config{BodyLimit: "16K"})
+	// Every request is small; the lead they build up would not be.
+	var res response
+	for i := range 30 {
+		res = b.post(t, "/api/v1/leads", fmt.Sprintf(`{"email":"big@example.com","attributes":{"a%02d":%q}}`, i, strings.Repeat("x", 4000)))
+		if res.Status != http.StatusCreated && res.Status != http.StatusOK {
+			break
+		}
+	}
+	require.Equal(t, http.StatusUnprocessableEntity, res.Status, res.Body)
+	require.Equal(t, "attributes", res.Body["field"])
+	require.Contains(t, res.Body["error"], "a lead has at most 65536")
+	var size int
+	require.NoError(t, b.pool.QueryRow(b.ctx, "SELECT octet_length(attributes::text) FROM leads").Scan(&size))
+	require.Less(t, size, 70_000, "the lead stayed within the limit")
+
+	res = b.post(t, "/api/v1/leads", `{"email":"many@example.com","attributes":{`+manyKeys(101)+`}}`)
+	require.Equal(t, http.StatusUnprocessableEntity, res.Status, res.Body)
+	require.Equal(t, "attributes", res.Body["field"])
+
+	res = b.post(t, "/api/v1/leads", `{"email":"memo@example.com","attributes":{"memo":"`+strings.Repeat("あ", 1400)+`"}}`)
+	require.Equal(t, http.StatusUnprocessableEntity, res.Status, res.Body)
+	require.Equal(t, "attributes.memo", res.Body["field"])
+	require.Contains(t, res.Body["error"], "more than the 4096")
+	require.Equal(t, 1, b.count(t, "leads"), "only the lead built up to the limit")
+}
+
+func manyKeys(n int) string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf(`"k%03d":1`, i)
+	}
+	return strings.Join(keys, ",")
 }
 
 func TestHealth(t *testing.T) {
