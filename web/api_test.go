@@ -10,7 +10,9 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
@@ -238,17 +240,32 @@ func manyKeys(n int) string {
 	return strings.Join(keys, ",")
 }
 
-func TestHealth(t *testing.T) {
+func TestAuthFailureLimit(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	res := b.do(t, http.MethodGet, "/healthz", "", "", "")
-	require.Equal(t, http.StatusOK, res.Status, res.Body)
-	require.Equal(t, "ok", res.Body["status"])
-	require.Equal(t, true, res.Body["database"].(map[string]any)["ok"])
-	require.Equal(t, true, res.Body["queue"].(map[string]any)["ok"])
+	var now atomic.Pointer[time.Time]
+	start := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+	now.Store(&start)
+	b := setupWith(t, web.Config{BodyLimit: "4K", Now: func() time.Time { return *now.Load() }})
+	get := func(key string) response { return b.do(t, http.MethodGet, "/api/v1/leads/1", key, "", "") }
 
-	b.pool.Close()
-	res = b.do(t, http.MethodGet, "/healthz", "", "", "")
-	require.Equal(t, http.StatusServiceUnavailable, res.Status, res.Body)
-	require.Equal(t, false, res.Body["database"].(map[string]any)["ok"])
+	for range 30 {
+		require.Equal(t, http.StatusNotFound, get(testKey).Status, "a right key is never held back by itself")
+		require.Equal(t, http.StatusUnauthorized, get("").Status, "nor is a missing key a guess")
+	}
+	for i := range 10 {
+		require.Equal(t, http.StatusUnauthorized, get(fmt.Sprintf("wrong-key-%016d", i)).Status, "guess %d", i)
+	}
+	res := get("wrong-key-0123456789")
+	require.Equal(t, http.StatusTooManyRequests, res.Status, res.Body)
+	require.Equal(t, "6", res.Header.Get("Retry-After"))
+	require.Contains(t, res.Body["error"], "too many wrong API keys")
+	require.Equal(t, http.StatusTooManyRequests, get(testKey).Status, "while held back, no key is looked at")
+	res = b.do(t, http.MethodGet, "/healthz", "wrong-key-0123456789", "", "")
+	require.Equal(t, http.StatusTooManyRequests, res.Status, "healthz is no way around the limit")
+
+	later := start.Add(6 * time.Second)
+	now.Store(&later)
+	require.Equal(t, http.StatusNotFound, get(testKey).Status, "one more try was earned")
+	require.Equal(t, http.StatusUnauthorized, get("wrong-key-0123456789").Status)
+	require.Equal(t, http.StatusTooManyRequests, get("wrong-key-0123456789").Status)
 }
