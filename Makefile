@@ -26,8 +26,9 @@ bench: ## benchmarks with their same-run baselines (see README, Development)
 	go test -run '^$$' -bench Pixel -benchtime 60000x ./web/
 	go test -run '^$$' -bench Flow -benchtime 1x ./engine/flow/
 
-fuzz: ## fuzz the CSV reader, tokens, the scenario parser and the render cache, a minute each
+fuzz: ## fuzz the CSV reader, email check, tokens, the scenario parser and the render cache, a minute each
 	go test -run '^$$' -fuzz FuzzReader -fuzztime 60s ./engine/leadcsv/
+	go test -run '^$$' -fuzz FuzzCheckEmail -fuzztime 60s ./engine/lead/
 	go test -run '^$$' -fuzz FuzzVerify -fuzztime 60s ./engine/track/
 	go test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./engine/scenario/
 	go test -run '^$$' -fuzz FuzzRenderCache -fuzztime 60s ./engine/message/

@@ -3,16 +3,20 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/text/encoding/japanese"
 
 	"github.com/nurture-dev/nurture/engine/apikey"
 	"github.com/nurture-dev/nurture/engine/dbtest"
@@ -32,13 +36,19 @@ type testBundle struct {
 
 func setup(t testing.TB) *testBundle {
 	t.Helper()
+	return setupWith(t, web.Config{BodyLimit: "4K"})
+}
+
+// setupWith is setup with a server configured by cfg.
+func setupWith(t testing.TB, cfg web.Config) *testBundle {
+	t.Helper()
 	ctx := context.Background()
 	pool := dbtest.New(t)
 	require.NoError(t, apikey.Ensure(ctx, pool, apikey.BootstrapName, testKey))
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	client, err := queue.New(pool, queue.NewWorkers(), queue.Config{Role: queue.RoleWeb, Logger: quiet})
 	require.NoError(t, err)
-	s := web.New(web.Config{BodyLimit: "4K"}, web.Deps{Pool: pool, Queue: client, Logger: quiet})
+	s := web.New(cfg, web.Deps{Pool: pool, Queue: client, Logger: quiet})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return &testBundle{ctx: ctx, pool: pool, srv: srv}
@@ -133,6 +143,8 @@ func TestLeadAPI(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		huge := `{"email":"a@example.com","company":"` + strings.Repeat("x", 5000) + `"}`
+		sjis, err := japanese.ShiftJIS.NewEncoder().String(`{"email":"a@example.com","company":"株式会社サンプル"}`)
+		require.NoError(t, err)
 		tests := []struct {
 			name, method, path, key, contentType, body string
 			status                                     int
@@ -164,6 +176,16 @@ func TestLeadAPI(t *testing.T) {
 			{"EventUnknownField", "POST", "/api/v1/events", testKey, "application/json", `{"email":"a@example.com","type":"x","properties":{}}`, 400, "properties", "unknown field"},
 			{"EventLeadUnknownField", "POST", "/api/v1/events", testKey, "application/json", `{"email":"a@example.com","type":"x","lead":{"nmae":"x"}}`, 400, "lead.nmae", "unknown field"},
 			{"NoRoute", "GET", "/api/v1/nothing", testKey, "", "", 404, "", "not found"},
+			{"NULInAttribute", "POST", "/api/v1/leads", testKey, "application/json", `{"email":"a@example.com","attributes":{"note":"a\u0000b"}}`, 422, "attributes.note", "NUL"},
+			{"NULInNestedAttribute", "POST", "/api/v1/leads", testKey, "application/json", `{"email":"a@example.com","attributes":{"deep":[{"k\u0000":1}]}}`, 422, "attributes.deep", "NUL"},
+			{"NULInEventProperty", "POST", "/api/v1/events", testKey, "application/json", `{"email":"a@example.com","type":"x","props":{"title":"\u0000"}}`, 422, "props.title", "NUL"},
+			{"NULInEventLead", "POST", "/api/v1/events", testKey, "application/json", `{"email":"a@example.com","type":"x","lead":{"attributes":{"note":"\u0000"}}}`, 422, "attributes.note", "NUL"},
+			{"RawInvalidUTF8", "POST", "/api/v1/leads", testKey, "application/json", "{\"email\":\"a@example.com\",\"company\":\"AC\xffME\"}", 400, "", "not UTF-8 at byte 38"},
+			{"ShiftJISBody", "POST", "/api/v1/leads", testKey, "application/json", sjis, 400, "", "not UTF-8"},
+			{"ShiftJISCharset", "POST", "/api/v1/leads", testKey, "application/json; charset=Shift_JIS", `{"email":"a@example.com"}`, 415, "", "UTF-8"},
+			{"EmailAddressLiteral", "POST", "/api/v1/leads", testKey, "application/json", `{"email":"user@[127.0.0.1]"}`, 422, "email", "no valid domain"},
+			{"EmailPercentRoute", "POST", "/api/v1/leads", testKey, "application/json", `{"email":"victim%evil.example@example.com"}`, 422, "email", "routed"},
+			{"EmailBangRoute", "POST", "/api/v1/events", testKey, "application/json", `{"email":"evil!victim@example.com","type":"x"}`, 422, "email", "routed"},
 		}
 		for _, tt := range tests {
 			res := b.do(t, tt.method, tt.path, tt.key, tt.contentType, tt.body)
@@ -181,17 +203,69 @@ func TestLeadAPI(t *testing.T) {
 	})
 }
 
-func TestHealth(t *testing.T) {
+func TestAttributeLimits(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	res := b.do(t, http.MethodGet, "/healthz", "", "", "")
-	require.Equal(t, http.StatusOK, res.Status, res.Body)
-	require.Equal(t, "ok", res.Body["status"])
-	require.Equal(t, true, res.Body["database"].(map[string]any)["ok"])
-	require.Equal(t, true, res.Body["queue"].(map[string]any)["ok"])
+	b := setupWith(t, web.Config{BodyLimit: "16K"})
+	// Every request is small; the lead they build up would not be.
+	var res response
+	for i := range 30 {
+		res = b.post(t, "/api/v1/leads", fmt.Sprintf(`{"email":"big@example.com","attributes":{"a%02d":%q}}`, i, strings.Repeat("x", 4000)))
+		if res.Status != http.StatusCreated && res.Status != http.StatusOK {
+			break
+		}
+	}
+	require.Equal(t, http.StatusUnprocessableEntity, res.Status, res.Body)
+	require.Equal(t, "attributes", res.Body["field"])
+	require.Contains(t, res.Body["error"], "a lead has at most 65536")
+	var size int
+	require.NoError(t, b.pool.QueryRow(b.ctx, "SELECT octet_length(attributes::text) FROM leads").Scan(&size))
+	require.Less(t, size, 70_000, "the lead stayed within the limit")
 
-	b.pool.Close()
-	res = b.do(t, http.MethodGet, "/healthz", "", "", "")
-	require.Equal(t, http.StatusServiceUnavailable, res.Status, res.Body)
-	require.Equal(t, false, res.Body["database"].(map[string]any)["ok"])
+	res = b.post(t, "/api/v1/leads", `{"email":"many@example.com","attributes":{`+manyKeys(101)+`}}`)
+	require.Equal(t, http.StatusUnprocessableEntity, res.Status, res.Body)
+	require.Equal(t, "attributes", res.Body["field"])
+
+	res = b.post(t, "/api/v1/leads", `{"email":"memo@example.com","attributes":{"memo":"`+strings.Repeat("あ", 1400)+`"}}`)
+	require.Equal(t, http.StatusUnprocessableEntity, res.Status, res.Body)
+	require.Equal(t, "attributes.memo", res.Body["field"])
+	require.Contains(t, res.Body["error"], "more than the 4096")
+	require.Equal(t, 1, b.count(t, "leads"), "only the lead built up to the limit")
+}
+
+func manyKeys(n int) string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf(`"k%03d":1`, i)
+	}
+	return strings.Join(keys, ",")
+}
+
+func TestAuthFailureLimit(t *testing.T) {
+	t.Parallel()
+	var now atomic.Pointer[time.Time]
+	start := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+	now.Store(&start)
+	b := setupWith(t, web.Config{BodyLimit: "4K", Now: func() time.Time { return *now.Load() }})
+	get := func(key string) response { return b.do(t, http.MethodGet, "/api/v1/leads/1", key, "", "") }
+
+	for range 30 {
+		require.Equal(t, http.StatusNotFound, get(testKey).Status, "a right key is never held back by itself")
+		require.Equal(t, http.StatusUnauthorized, get("").Status, "nor is a missing key a guess")
+	}
+	for i := range 10 {
+		require.Equal(t, http.StatusUnauthorized, get(fmt.Sprintf("wrong-key-%016d", i)).Status, "guess %d", i)
+	}
+	res := get("wrong-key-0123456789")
+	require.Equal(t, http.StatusTooManyRequests, res.Status, res.Body)
+	require.Equal(t, "6", res.Header.Get("Retry-After"))
+	require.Contains(t, res.Body["error"], "too many wrong API keys")
+	require.Equal(t, http.StatusTooManyRequests, get(testKey).Status, "while held back, no key is looked at")
+	res = b.do(t, http.MethodGet, "/healthz", "wrong-key-0123456789", "", "")
+	require.Equal(t, http.StatusTooManyRequests, res.Status, "healthz is no way around the limit")
+
+	later := start.Add(6 * time.Second)
+	now.Store(&later)
+	require.Equal(t, http.StatusNotFound, get(testKey).Status, "one more try was earned")
+	require.Equal(t, http.StatusUnauthorized, get("wrong-key-0123456789").Status)
+	require.Equal(t, http.StatusTooManyRequests, get("wrong-key-0123456789").Status)
 }

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -91,16 +92,40 @@ func (s *Server) handleError(err error, c echo.Context) {
 
 // decodeJSON reads the request body as exactly one JSON object into v, refusing
 // unknown fields, so a typo in a field name is an error rather than silently ignored.
+// The body must be UTF-8, as JSON is: encoding/json would quietly turn other bytes
+// into U+FFFD, and a Shift_JIS name would be stored as a row of replacement marks.
 func decodeJSON(c echo.Context, v any) error {
 	ct := c.Request().Header.Get(echo.HeaderContentType)
-	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != echo.MIMEApplicationJSON {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != echo.MIMEApplicationJSON {
 		return newAPIError(http.StatusUnsupportedMediaType, "", "send the body as JSON with Content-Type: application/json")
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return newAPIError(http.StatusUnsupportedMediaType, "", "send JSON in UTF-8, not %.20q", cs)
 	}
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		return jsonError(err, "")
 	}
+	if i := invalidUTF8(body); i >= 0 {
+		return newAPIError(http.StatusBadRequest, "", "request body is not UTF-8 at byte %d: send JSON in UTF-8", i)
+	}
 	return decodeObject(body, v, "")
+}
+
+// invalidUTF8 returns the offset of the first byte of b that is not UTF-8, or -1.
+func invalidUTF8(b []byte) int {
+	if utf8.Valid(b) {
+		return -1
+	}
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 // decodeObject decodes one JSON object from b into v; prefix is put before the field

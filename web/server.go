@@ -32,7 +32,19 @@ type Config struct {
 	BodyLimit string
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
+	// AuthFailureBurst is how many wrong API keys one client IP (an IPv6 /64) may send
+	// in a row before it is answered 429 Too Many Requests. Defaults to 10.
+	AuthFailureBurst int
+	// AuthFailureInterval is how often such a client earns one more try. Defaults to
+	// 6s: ten a minute.
+	AuthFailureInterval time.Duration
+	// HealthInterval is how often the database and the queue are checked for
+	// /healthz, which answers from the latest check. Defaults to 5s.
+	HealthInterval time.Duration
 }
+
+// maxAuthClients is how many client IPs the failed-authentication limiter remembers.
+const maxAuthClients = 10_000
 
 // Deps are what the handlers use.
 type Deps struct {
@@ -50,11 +62,13 @@ type Deps struct {
 
 // Server is nurture's HTTP server.
 type Server struct {
-	cfg  Config
-	deps Deps
-	log  *slog.Logger
-	echo *echo.Echo
-	http *http.Server
+	cfg          Config
+	deps         Deps
+	log          *slog.Logger
+	echo         *echo.Echo
+	http         *http.Server
+	authFailures *failureLimiter
+	health       *healthMonitor
 }
 
 // New builds the server and its routes.
@@ -65,10 +79,21 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.AuthFailureBurst <= 0 {
+		cfg.AuthFailureBurst = 10
+	}
+	if cfg.AuthFailureInterval <= 0 {
+		cfg.AuthFailureInterval = 6 * time.Second
+	}
+	if cfg.HealthInterval <= 0 {
+		cfg.HealthInterval = 5 * time.Second
+	}
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, deps: deps, log: deps.Logger}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Logger,
+		authFailures: newFailureLimiter(cfg.AuthFailureInterval, cfg.AuthFailureBurst, maxAuthClients)}
+	s.health = newHealthMonitor(s.checkHealth, cfg.HealthInterval)
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -99,9 +124,12 @@ func (s *Server) Serve(ln net.Listener) error {
 	return err
 }
 
-// Shutdown stops accepting connections and waits for requests in flight to finish.
+// Shutdown stops accepting connections and waits for requests in flight to finish,
+// then stops the health checks.
 func (s *Server) Shutdown(ctx context.Context) error {
-	return s.http.Shutdown(ctx)
+	err := s.http.Shutdown(ctx)
+	s.health.Close()
+	return err
 }
 
 // ipExtractor believes X-Forwarded-For only from the configured proxies; with none,

@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,7 +39,9 @@ and 名, title/役職, employees/従業員数, ...); other columns are kept as a
 The file may be UTF-8 (with or without BOM) or Shift_JIS (Excel's "CSV" in Japan).
 
 Bad rows are reported by line number with the reason and skipped; good rows are
-imported. Importing the same file again changes nothing. Exits 1 if a row was rejected.`)
+imported. Attributes (the columns kept as attributes) obey the API's limits: at most
+100 per lead, a value at most 4 KiB, all of a lead's together at most 64 KiB,
+counting what the lead already has. Importing the same file again changes nothing. Exits 1 if a row was rejected.`)
 	s := newSettings(&cfg)
 	s.register(fs, c.getenv, databaseSettings)
 	encoding := fs.String("encoding", "auto", "file encoding: auto, utf-8 or shift_jis")
@@ -135,8 +138,21 @@ type importer struct {
 	extraTags []string
 	stderr    io.Writer
 
+	mu                                            sync.Mutex // guards what follows
 	rows, created, updated, unchanged, duplicates int
 	rejected                                      []leadcsv.RowError
+}
+
+// batch is rows on their way to the database, with the line each came from.
+type batch struct {
+	inputs []lead.Input
+	lines  []int
+}
+
+func (imp *importer) reject(re leadcsv.RowError) {
+	imp.mu.Lock()
+	defer imp.mu.Unlock()
+	imp.rejected = append(imp.rejected, re)
 }
 
 // run reads every row and upserts them in batches. Rows are dealt to importStreams
@@ -146,9 +162,9 @@ type importer struct {
 func (imp *importer) run(ctx context.Context, r *leadcsv.Reader, save func([]lead.Input) ([]lead.Outcome, error)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	streams := make([]chan []lead.Input, importStreams)
+	streams := make([]chan batch, importStreams)
 	for i := range streams {
-		streams[i] = make(chan []lead.Input, 1)
+		streams[i] = make(chan batch, 1)
 	}
 
 	var readErr error // set by the reader before it closes the streams
@@ -158,11 +174,11 @@ func (imp *importer) run(ctx context.Context, r *leadcsv.Reader, save func([]lea
 				close(ch)
 			}
 		}()
-		pending := make([][]lead.Input, len(streams))
+		pending := make([]batch, len(streams))
 		send := func(i int) bool {
 			select {
 			case streams[i] <- pending[i]:
-				pending[i] = nil
+				pending[i] = batch{}
 				return true
 			case <-ctx.Done():
 				return false
@@ -175,7 +191,7 @@ func (imp *importer) run(ctx context.Context, r *leadcsv.Reader, save func([]lea
 			}
 			var re *leadcsv.RowError
 			if errors.As(err, &re) {
-				imp.rejected = append(imp.rejected, *re)
+				imp.reject(*re)
 				continue
 			}
 			if err != nil {
@@ -189,37 +205,37 @@ func (imp *importer) run(ctx context.Context, r *leadcsv.Reader, save func([]lea
 					readErr = err
 					return
 				}
-				imp.rejected = append(imp.rejected, leadcsv.RowError{Line: rec.Line, Field: fe.Field, Value: rec.Email, Reason: fe.Reason})
+				imp.reject(leadcsv.RowError{Line: rec.Line, Field: fe.Field, Value: rec.Email, Reason: fe.Reason})
 				continue
 			}
 			i := stream(in.Email)
-			pending[i] = append(pending[i], in)
-			if len(pending[i]) == importBatch && !send(i) {
+			pending[i].inputs = append(pending[i].inputs, in)
+			pending[i].lines = append(pending[i].lines, rec.Line)
+			if len(pending[i].inputs) == importBatch && !send(i) {
 				return
 			}
 		}
 		for i := range pending {
-			if len(pending[i]) > 0 && !send(i) {
+			if len(pending[i].inputs) > 0 && !send(i) {
 				return
 			}
 		}
 	}()
 
-	var mu sync.Mutex
 	var wg sync.WaitGroup
 	var saveErr error
 	for _, ch := range streams {
 		wg.Go(func() {
-			for batch := range ch {
-				out, err := save(batch)
-				mu.Lock()
+			for b := range ch {
+				b, out, err := imp.save(b, save)
+				imp.mu.Lock()
 				if err != nil {
 					saveErr = cmp.Or(saveErr, err)
 					cancel()
 				} else {
-					imp.count(batch, out)
+					imp.count(b.inputs, out)
 				}
-				mu.Unlock()
+				imp.mu.Unlock()
 				if err != nil {
 					break
 				}
@@ -230,10 +246,36 @@ func (imp *importer) run(ctx context.Context, r *leadcsv.Reader, save func([]lea
 		})
 	}
 	wg.Wait()
+	// Rows refused by the database come after the reader's; report in file order.
+	slices.SortStableFunc(imp.rejected, func(a, b leadcsv.RowError) int { return cmp.Compare(a.Line, b.Line) })
 	if saveErr == nil && readErr == nil && ctx.Err() != nil {
 		return errors.New("interrupted")
 	}
 	return cmp.Or(saveErr, readErr)
+}
+
+// save writes a batch. A row the database refuses on its own account (it would take
+// a lead over the attribute limits, counting what is stored) is rejected with its
+// line and the others are written without it; save returns the rows it wrote.
+func (imp *importer) save(b batch, save func([]lead.Input) ([]lead.Outcome, error)) (batch, []lead.Outcome, error) {
+	for {
+		out, err := save(b.inputs)
+		var ie *lead.InputError
+		if err == nil || !errors.As(err, &ie) || ie.Index < 0 || ie.Index >= len(b.inputs) {
+			return b, out, err
+		}
+		re := leadcsv.RowError{Line: b.lines[ie.Index], Value: b.inputs[ie.Index].Email, Reason: ie.Err.Error()}
+		var fe *lead.FieldError
+		if errors.As(ie.Err, &fe) {
+			re.Field, re.Reason = fe.Field, fe.Reason
+		}
+		imp.reject(re)
+		b.inputs = slices.Delete(b.inputs, ie.Index, ie.Index+1)
+		b.lines = slices.Delete(b.lines, ie.Index, ie.Index+1)
+		if len(b.inputs) == 0 {
+			return b, nil, nil
+		}
+	}
 }
 
 // importStreams is how many batches the database writes at once.

@@ -3,16 +3,19 @@ package main
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/text/encoding/japanese"
 
 	"github.com/nurture-dev/nurture/engine/dbtest"
+	"github.com/nurture-dev/nurture/engine/lead"
 )
 
 // A list as a Japanese marketer gets it from a trade show: Shift_JIS, Japanese
@@ -89,6 +92,40 @@ func TestImport(t *testing.T) {
 		require.Contains(t, stdout, "0 created, 0 updated, 3 unchanged, 1 duplicate rows merged, 3 rejected", "a second import changes nothing")
 		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&n))
 		require.Equal(t, 3, n, "and records no event")
+	})
+
+	t.Run("RejectsRowsOverTheLimitsByLineAndKeepsTheOthers", func(t *testing.T) {
+		t.Parallel()
+		url := dbtest.NewURL(t)
+		pool, err := pgxpool.New(ctx, url)
+		require.NoError(t, err)
+		defer pool.Close()
+		// A lead whose attributes are nearly as large as a lead's may be.
+		full := make(map[string]any)
+		for i := range 16 {
+			full[fmt.Sprintf("a%02d", i)] = strings.Repeat("x", 4000)
+		}
+		_, err = lead.Upsert(ctx, pool, "test", []lead.Input{{Email: "full@example.com", Attributes: full}})
+		require.NoError(t, err)
+
+		file := filepath.Join(t.TempDir(), "leads.csv")
+		content := "email,company,note\n" +
+			"good@example.com,ACME,hello\n" +
+			"user@[127.0.0.1],Literal,x\n" +
+			"full@example.com,Full Inc," + strings.Repeat("あ", 1000) + "\n" +
+			"other%relay@example.com,Routed,\n" +
+			"later@example.com,Later,bye\n"
+		require.NoError(t, os.WriteFile(file, []byte(content), 0o644))
+		stdout, _, err := runCommand(t, map[string]string{"NURTURE_DATABASE_URL": url}, "import", file)
+		require.ErrorIs(t, err, errRejected)
+		require.Contains(t, stdout, "2 created, 0 updated, 0 unchanged, 0 duplicate rows merged, 3 rejected")
+		require.Regexp(t, `line 3: email: .*\n.*line 4: attributes: "full@example.com" would make the lead's attributes \d+ bytes together; a lead has at most 65536\n.*line 5: email:`, stdout)
+
+		rows, err := pool.Query(ctx, `SELECT company FROM leads ORDER BY email`)
+		require.NoError(t, err)
+		companies, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		require.Equal(t, []string{"", "ACME", "Later"}, companies, "the full lead's row was refused whole")
 	})
 
 	t.Run("ReportDefusesFormulas", func(t *testing.T) {

@@ -61,10 +61,14 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	defer mg.Close()
 	if cfg.APIKey != "" {
-		if err := apikey.Ensure(ctx, db.Pool, apikey.BootstrapName, cfg.APIKey); err != nil {
+		switch err := apikey.Ensure(ctx, db.Pool, apikey.BootstrapName, cfg.APIKey); {
+		case errors.Is(err, apikey.ErrRevoked):
+			log.Warn("NURTURE_API_KEY was revoked and stays revoked: give it a new value to replace it", "name", apikey.BootstrapName)
+		case err != nil:
 			return err
+		default:
+			log.Info("bootstrap API key set from NURTURE_API_KEY", "name", apikey.BootstrapName)
 		}
-		log.Info("bootstrap API key set from NURTURE_API_KEY", "name", apikey.BootstrapName)
 	}
 
 	working := queue.Works(cfg.Role)

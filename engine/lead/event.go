@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"regexp"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -66,13 +65,8 @@ func (e *ClientEvent) Validate(now time.Time) error {
 	if e.OccurredAt.After(now.Add(5 * time.Minute)) {
 		return &FieldError{Field: "occurred_at", Reason: "is in the future"}
 	}
-	if len(e.Properties) > maxAttributes {
-		return &FieldError{Field: "props", Reason: fmt.Sprintf("at most %d properties", maxAttributes)}
-	}
-	for k := range e.Properties {
-		if k == "" || utf8.RuneCountInString(k) > maxAttrKeyRune || checkText(k) != nil {
-			return &FieldError{Field: "props", Reason: fmt.Sprintf("%.40q is not a property name", k)}
-		}
+	if err := checkAttributes(e.Properties, "props", "a property", "properties"); err != nil {
+		return err
 	}
 	str := func(key string) (string, bool) {
 		s, ok := e.Properties[key].(string)

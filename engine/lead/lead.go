@@ -4,8 +4,10 @@
 package lead
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/mail"
 	"slices"
 	"strings"
@@ -95,9 +97,24 @@ const (
 	maxTextRunes   = 1000
 	maxTags        = 100
 	maxTagRunes    = 100
-	maxAttributes  = 100
 	maxAttrKeyRune = 100
 	maxEmployees   = 10_000_000
+)
+
+// Limits on attributes and event properties. A size is that of the value's JSON
+// (a string's is its UTF-8 bytes plus quotes and escapes). The totals hold for what a
+// lead stores after an upsert, not only for what one request sends: an upsert that
+// would take a lead over them is refused, so many small requests cannot build one
+// huge lead.
+const (
+	// MaxAttributes is the most attributes a lead has, and the most properties an
+	// event has.
+	MaxAttributes = 100
+	// MaxAttributeBytes is the largest attribute or property value.
+	MaxAttributeBytes = 4 << 10
+	// MaxAttributesBytes is the largest a lead's attributes (or an event's
+	// properties) are together.
+	MaxAttributesBytes = 64 << 10
 )
 
 // Validate checks the input and tidies it: text is trimmed and tags deduplicated.
@@ -151,15 +168,89 @@ func (in *Input) Validate() error {
 	if in.Tags != nil {
 		in.Tags = tags
 	}
-	if len(in.Attributes) > maxAttributes {
-		return &FieldError{Field: "attributes", Reason: fmt.Sprintf("at most %d attributes", maxAttributes)}
+	return checkAttributes(in.Attributes, "attributes", "an attribute", "attributes")
+}
+
+// checkAttributes checks the names, values and size of attributes or event
+// properties; field names the map in errors ("attributes", "props"), and a value's
+// error names its key too ("attributes.budget").
+func checkAttributes(m map[string]any, field, one, many string) error {
+	if len(m) > MaxAttributes {
+		return &FieldError{Field: field, Reason: fmt.Sprintf("at most %d %s", MaxAttributes, many)}
 	}
-	for k := range in.Attributes {
+	for k, v := range m {
 		if k == "" || utf8.RuneCountInString(k) > maxAttrKeyRune || checkText(k) != nil {
-			return &FieldError{Field: "attributes", Reason: fmt.Sprintf("%.40q is not an attribute name", k)}
+			return &FieldError{Field: field, Reason: fmt.Sprintf("%.40q is not %s name", k, one)}
+		}
+		if err := checkValue(v); err != nil {
+			return &FieldError{Field: field + "." + k, Reason: err.Error()}
+		}
+		if n := jsonSize(v); n > MaxAttributeBytes {
+			return &FieldError{Field: field + "." + k, Reason: fmt.Sprintf("is %d bytes, more than the %d a value may have", n, MaxAttributeBytes)}
+		}
+	}
+	if n := jsonSize(m); n > MaxAttributesBytes {
+		return &FieldError{Field: field, Reason: fmt.Sprintf("are %d bytes together, more than the %d allowed", n, MaxAttributesBytes)}
+	}
+	return nil
+}
+
+// checkValue refuses what PostgreSQL cannot store in jsonb: a NUL character, in a
+// string or in the key of a nested object, anywhere in the value.
+func checkValue(v any) error {
+	switch v := v.(type) {
+	case string:
+		if strings.IndexByte(v, 0) >= 0 {
+			return errors.New("contains a NUL character (\\u0000)")
+		}
+	case map[string]any:
+		for k, e := range v {
+			if err := checkValue(k); err != nil {
+				return err
+			}
+			if err := checkValue(e); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if err := checkValue(e); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// jsonSize is the length of v's JSON without HTML escaping, which is what it costs
+// to store; a value that cannot be encoded counts as too large.
+func jsonSize(v any) int {
+	if s, ok := v.(string); ok && !needsEscape(s) {
+		return len(s) + 2
+	}
+	var n byteCounter
+	enc := json.NewEncoder(&n)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return math.MaxInt
+	}
+	return int(n) - 1 // Encode ends with a newline
+}
+
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
+}
+
+type byteCounter int
+
+func (n *byteCounter) Write(p []byte) (int, error) {
+	*n += byteCounter(len(p))
+	return len(p), nil
 }
 
 type textField struct {
@@ -191,11 +282,39 @@ func CheckEmail(s string) error {
 	if err != nil || addr.Name != "" || addr.Address != s {
 		return fmt.Errorf("%.80q is not an email address", s)
 	}
-	domain := s[strings.LastIndexByte(s, '@')+1:]
-	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+	local, domain, _ := strings.Cut(s, "@")
+	// Source routes (user%other@relay, host!user@relay) ask the receiving server to
+	// pass the mail on: nurture sends to the address written, nowhere else.
+	if strings.ContainsAny(local, "%!") {
+		return fmt.Errorf("%.80q is a routed address (with %% or !), which nurture does not send to", s)
+	}
+	if !validDomain(domain) {
 		return fmt.Errorf("%.80q has no valid domain", s)
 	}
 	return nil
+}
+
+// validDomain reports whether d is a host name with a dot: labels of letters (any
+// script, for international names), digits and inner hyphens. An address literal
+// ([127.0.0.1]) or a bare IP address is refused: the mail would go to a host of the
+// sender's choosing instead of through the domain's MX.
+func validDomain(d string) bool {
+	labels := strings.Split(d, ".")
+	if len(labels) < 2 || len(d) > 253 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, r := range l {
+			if r != '-' && !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.M, r) {
+				return false
+			}
+		}
+	}
+	tld := labels[len(labels)-1]
+	return strings.IndexFunc(tld, func(r rune) bool { return !unicode.IsDigit(r) }) >= 0
 }
 
 func checkText(s string) error {

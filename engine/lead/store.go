@@ -39,11 +39,14 @@ type Outcome struct {
 // merged in order. A lead that would not change is not written at all, so importing
 // the same file twice changes nothing. Upsert never touches an unsubscribe.
 //
-// The outcomes are in the order of inputs, one per input.
+// The outcomes are in the order of inputs, one per input. An input that is invalid,
+// or that would take its lead's attributes over MaxAttributes or MaxAttributesBytes
+// (counting what is stored), fails the whole upsert with an *InputError saying which
+// it was, so that a caller with a batch can set it aside and try the others again.
 func Upsert(ctx context.Context, db DB, via string, inputs []Input) ([]Outcome, error) {
 	for i := range inputs {
 		if err := inputs[i].Validate(); err != nil {
-			return nil, fmt.Errorf("lead %d: %w", i+1, err)
+			return nil, &InputError{Index: i, Err: err}
 		}
 	}
 	var out []Outcome
@@ -57,6 +60,18 @@ func Upsert(ctx context.Context, db DB, via string, inputs []Input) ([]Outcome, 
 	}
 	return out, nil
 }
+
+// InputError is an upsert refused because of one of its inputs; nothing was written.
+type InputError struct {
+	// Index is the input's position in the upsert, from 0.
+	Index int
+	// Err says what is wrong, usually a *FieldError.
+	Err error
+}
+
+func (e *InputError) Error() string { return fmt.Sprintf("lead %d: %v", e.Index+1, e.Err) }
+
+func (e *InputError) Unwrap() error { return e.Err }
 
 func upsertTx(ctx context.Context, tx pgx.Tx, via string, inputs []Input) ([]Outcome, error) {
 	// One merged input per lead, in order of first appearance.
@@ -76,6 +91,9 @@ func upsertTx(ctx context.Context, tx pgx.Tx, via string, inputs []Input) ([]Out
 
 	existing, err := lockByEmail(ctx, tx, keys)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkAttributeTotals(inputs, existing); err != nil {
 		return nil, err
 	}
 	results := make(map[string]*Outcome, len(keys))
@@ -126,6 +144,54 @@ func upsertTx(ctx context.Context, tx pgx.Tx, via string, inputs []Input) ([]Out
 		out[i] = *results[strings.ToLower(in.Email)]
 	}
 	return out, nil
+}
+
+// checkAttributeTotals finds the first input that would take its lead's attributes
+// over MaxAttributes or MaxAttributesBytes, counting what the lead stores and the
+// inputs for it before this one. A lead already over a limit (stored before there
+// were limits) may still shrink.
+func checkAttributeTotals(inputs []Input, existing map[string]*Lead) error {
+	type total struct {
+		attrs map[string]any
+		size  int
+	}
+	totals := map[string]*total{}
+	for i, in := range inputs {
+		if len(in.Attributes) == 0 {
+			continue // nothing to add: the common case costs nothing
+		}
+		k := strings.ToLower(in.Email)
+		t, ok := totals[k]
+		if !ok {
+			t = &total{attrs: map[string]any{}}
+			if l := existing[k]; l != nil && l.Attributes != nil {
+				t.attrs = maps.Clone(l.Attributes)
+			}
+			t.size = jsonSize(t.attrs)
+			totals[k] = t
+		}
+		keysBefore := len(t.attrs)
+		for key, v := range in.Attributes {
+			if v == nil {
+				delete(t.attrs, key)
+			} else {
+				t.attrs[key] = v
+			}
+		}
+		sizeBefore := t.size
+		t.size = jsonSize(t.attrs)
+		var reason string
+		switch {
+		case len(t.attrs) > MaxAttributes && len(t.attrs) > keysBefore:
+			reason = fmt.Sprintf("would give the lead %d attributes; a lead has at most %d", len(t.attrs), MaxAttributes)
+		case t.size > MaxAttributesBytes && t.size > sizeBefore:
+			reason = fmt.Sprintf("would make the lead's attributes %d bytes together; a lead has at most %d", t.size, MaxAttributesBytes)
+		default:
+			continue
+		}
+		return &InputError{Index: i, Err: &FieldError{Field: "attributes", Reason: reason}}
+	}
+	return nil
 }
 
 // merge lays a later input for the same lead over this one.

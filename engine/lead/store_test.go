@@ -2,6 +2,8 @@ package lead_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -242,6 +244,19 @@ func TestInputValidate(t *testing.T) {
 		{"TooLongName", lead.Input{Email: "a@example.com", Company: ptr(string(long))}, "company"},
 		{"ControlCharacter", lead.Input{Email: "a@example.com", Title: ptr("a\x00b")}, "title"},
 		{"EmptyAttributeName", lead.Input{Email: "a@example.com", Attributes: map[string]any{"": 1}}, "attributes"},
+		{"EmailAddressLiteral", lead.Input{Email: "user@[127.0.0.1]"}, "email"},
+		{"EmailIPv6Literal", lead.Input{Email: "user@[IPv6:::1]"}, "email"},
+		{"EmailBareIP", lead.Input{Email: "user@127.0.0.1"}, "email"},
+		{"EmailPercentRoute", lead.Input{Email: "victim%evil.example@example.com"}, "email"},
+		{"EmailBangRoute", lead.Input{Email: "evil.example!victim@example.com"}, "email"},
+		{"EmailOddDomain", lead.Input{Email: "a@exa!mple.com"}, "email"},
+		{"EmailInternationalDomain", lead.Input{Email: "山田@例え.jp"}, ""},
+		{"AttributeNUL", lead.Input{Email: "a@example.com", Attributes: map[string]any{"note": "a\x00b"}}, "attributes.note"},
+		{"AttributeNestedNUL", lead.Input{Email: "a@example.com", Attributes: map[string]any{"deep": []any{map[string]any{"k\x00": 1}}}}, "attributes.deep"},
+		{"AttributeTooLarge", lead.Input{Email: "a@example.com", Attributes: map[string]any{"blob": strings.Repeat("x", lead.MaxAttributeBytes)}}, "attributes.blob"},
+		{"AttributeAtLimit", lead.Input{Email: "a@example.com", Attributes: map[string]any{"blob": strings.Repeat("x", lead.MaxAttributeBytes-2)}}, ""},
+		{"AttributesTooLargeTogether", lead.Input{Email: "a@example.com", Attributes: bigAttributes(20, 4000)}, "attributes"},
+		{"TooManyAttributes", lead.Input{Email: "a@example.com", Attributes: bigAttributes(lead.MaxAttributes+1, 1)}, "attributes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,6 +275,80 @@ func TestInputValidate(t *testing.T) {
 	require.NoError(t, in.Validate())
 	require.Equal(t, "taro@example.co.jp", in.Email)
 	require.Equal(t, "山田", *in.LastName)
+}
+
+// bigAttributes is n attributes of size bytes each.
+func bigAttributes(n, size int) map[string]any {
+	m := make(map[string]any, n)
+	for i := range n {
+		m[fmt.Sprintf("a%03d", i)] = strings.Repeat("x", size)
+	}
+	return m
+}
+
+func TestAttributeTotals(t *testing.T) {
+	t.Parallel()
+
+	t.Run("CountWhatTheLeadStores", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		// Each request is within the limits; together they would not be.
+		var err error
+		for i := 0; err == nil; i++ {
+			_, err = lead.Upsert(b.ctx, b.pool, "test", []lead.Input{{Email: "big@example.com",
+				Attributes: map[string]any{fmt.Sprintf("a%02d", i): strings.Repeat("x", 4000)}}})
+			require.Less(t, i, 20, "the total limit never held")
+		}
+		var fe *lead.FieldError
+		require.ErrorAs(t, err, &fe)
+		require.Equal(t, "attributes", fe.Field)
+		var size int
+		require.NoError(t, b.pool.QueryRow(b.ctx, "SELECT length(attributes::text) FROM leads").Scan(&size))
+		require.LessOrEqual(t, size, lead.MaxAttributesBytes+2*lead.MaxAttributes, "jsonb's text adds a space per key")
+
+		// Replacing and removing still work on a full lead.
+		b.upsert(t, lead.Input{Email: "big@example.com", Attributes: map[string]any{"a00": "small", "a01": nil}})
+		l, err := lead.FindLeadByEmail(b.ctx, b.pool, "big@example.com")
+		require.NoError(t, err)
+		require.Equal(t, "small", l.Attributes["a00"])
+		require.NotContains(t, l.Attributes, "a01")
+	})
+
+	t.Run("CountKeysAcrossRequests", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		b.upsert(t, lead.Input{Email: "keys@example.com", Attributes: bigAttributes(60, 1)})
+		more := make(map[string]any, 50)
+		for i := range 50 {
+			more[fmt.Sprintf("b%03d", i)] = "y"
+		}
+		_, err := lead.Upsert(b.ctx, b.pool, "test", []lead.Input{{Email: "keys@example.com", Attributes: more}})
+		var fe *lead.FieldError
+		require.ErrorAs(t, err, &fe)
+		require.Equal(t, "attributes", fe.Field)
+		require.Contains(t, fe.Reason, "110 attributes")
+	})
+
+	t.Run("NameTheInputInABatch", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		half := bigAttributes(9, 4000)
+		other := make(map[string]any, len(half))
+		for k, v := range half {
+			other["b"+k] = v
+		}
+		_, err := lead.Upsert(b.ctx, b.pool, "test", []lead.Input{
+			{Email: "ok@example.com"},
+			{Email: "same@example.com", Attributes: half},
+			{Email: "SAME@example.com", Attributes: other},
+		})
+		var ie *lead.InputError
+		require.ErrorAs(t, err, &ie)
+		require.Equal(t, 2, ie.Index, "the third input took the lead over")
+		var n int
+		require.NoError(t, b.pool.QueryRow(b.ctx, "SELECT count(*) FROM leads").Scan(&n))
+		require.Zero(t, n, "nothing of the batch was written")
+	})
 }
 
 func TestRecordClientEvent(t *testing.T) {
@@ -305,6 +394,8 @@ func TestRecordClientEvent(t *testing.T) {
 			{"PageWithoutURL", lead.ClientEvent{Type: lead.TypePageVisited}, "url"},
 			{"PageWithScriptURL", lead.ClientEvent{Type: lead.TypePageVisited, Properties: map[string]any{"url": "javascript:alert(1)"}}, "url"},
 			{"Future", lead.ClientEvent{Type: "x", OccurredAt: now.Add(time.Hour)}, "occurred_at"},
+			{"PropertyNUL", lead.ClientEvent{Type: "x", Properties: map[string]any{"title": "a\x00"}}, "props.title"},
+			{"PropertyTooLarge", lead.ClientEvent{Type: "x", Properties: map[string]any{"body": strings.Repeat("x", lead.MaxAttributeBytes)}}, "props.body"},
 			{"Good", lead.ClientEvent{Type: lead.TypePageVisited, Properties: map[string]any{"url": "https://example.com/pricing"}}, ""},
 		}
 		for _, tt := range tests {

@@ -3,7 +3,6 @@ package leadcsv
 import (
 	"errors"
 	"fmt"
-	"net/mail"
 	"regexp"
 	"slices"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/width"
+
+	"github.com/nurture-dev/nurture/engine/lead"
 )
 
 // Limits, the same as package lead applies, so that a row this package accepts is not
@@ -85,16 +86,11 @@ func checkEmail(s string) (string, error) {
 	return s, nil
 }
 
-// isBareAddress reports whether s is an address alone: no display name, no comment,
-// no whitespace, exactly one @. net/mail would accept "Taro <taro@example.com>", which
-// is not something to send to.
+// isBareAddress reports whether s is an address nurture sends to, by the rule that
+// the API applies too (lead.CheckEmail): an address alone, with no display name,
+// comment, routing form or address literal.
 func isBareAddress(s string) bool {
-	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 ||
-		strings.Count(s, "@") != 1 {
-		return false
-	}
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Name == "" && a.Address == s
+	return strings.Count(s, "@") == 1 && lead.CheckEmail(s) == nil
 }
 
 var (

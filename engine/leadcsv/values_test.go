@@ -121,7 +121,7 @@ func TestSplitTags(t *testing.T) {
 }
 
 func TestCheckEmail(t *testing.T) {
-	good := []string{"taro@example.com", " taro@example.co.jp ", "Taro.Yamada+news@Example.COM", "a@localhost", "山田@例え.jp"}
+	good := []string{"taro@example.com", " taro@example.co.jp ", "Taro.Yamada+news@Example.COM", "山田@例え.jp"}
 	for _, in := range good {
 		got, err := checkEmail(in)
 		require.NoError(t, err, "%q", in)
@@ -136,6 +136,10 @@ func TestCheckEmail(t *testing.T) {
 		"taro @example.com":              "is not an email address",
 		"taro@exam\x00ple.com":           "is not an email address",
 		"a@b@example.com":                "is not an email address",
+		"a@localhost":                    "is not an email address",
+		"user@[127.0.0.1]":               "is not an email address",
+		"a%b@example.com":                "is not an email address",
+		"host!user@example.com":          "is not an email address",
 		`"a@b"@example.com`:              "is not an email address",
 		"taro@example.com,hanako@ex.com": "is not an email address",
 		"ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍ":                        `is not an email address: it has full-width characters (did you mean "taro@example.com"?)`,
