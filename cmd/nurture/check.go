@@ -123,7 +123,7 @@ wrong or a test fails.`)
 		report(dir, good, err)
 	}
 	for _, file := range scenarioFiles {
-		src, err := os.ReadFile(file)
+		src, err := scenario.ReadFile(file)
 		if err != nil {
 			return err
 		}
