@@ -26,11 +26,14 @@ bench: ## benchmarks with their same-run baselines (see README, Development)
 	go test -run '^$$' -bench Pixel -benchtime 60000x ./web/
 	go test -run '^$$' -bench Flow -benchtime 1x ./engine/flow/
 
-fuzz: ## fuzz the CSV reader, email check, tokens, the scenario parser and the render cache, a minute each
+fuzz: ## fuzz the CSV reader, email check, tokens, the scenario parser, YAML depth, the expr budget and the render cache, a minute each
 	go test -run '^$$' -fuzz FuzzReader -fuzztime 60s ./engine/leadcsv/
 	go test -run '^$$' -fuzz FuzzCheckEmail -fuzztime 60s ./engine/lead/
 	go test -run '^$$' -fuzz FuzzVerify -fuzztime 60s ./engine/track/
-	go test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./engine/scenario/
+	go test -run '^$$' -fuzz 'FuzzParse$$' -fuzztime 60s ./engine/scenario/
+	go test -run '^$$' -fuzz FuzzParseDepth -fuzztime 60s ./engine/scenario/
+	go test -run '^$$' -fuzz FuzzExprBudget -fuzztime 60s ./engine/scenario/
+	go test -run '^$$' -fuzz FuzzCheck -fuzztime 60s ./engine/yamldepth/
 	go test -run '^$$' -fuzz FuzzRenderCache -fuzztime 60s ./engine/message/
 
 ci: ## what CI runs

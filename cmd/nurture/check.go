@@ -133,7 +133,7 @@ wrong or a test fails.`)
 	}
 	// checkScoring checks a scoring model and runs its tests.
 	checkScoring := func(file string) error {
-		src, err := os.ReadFile(file)
+		src, err := scenario.ReadFile(file)
 		if err != nil {
 			return err
 		}
@@ -184,7 +184,7 @@ wrong or a test fails.`)
 			}
 			continue
 		}
-		src, err := os.ReadFile(file)
+		src, err := scenario.ReadFile(file)
 		if err != nil {
 			return err
 		}

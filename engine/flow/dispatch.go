@@ -18,6 +18,11 @@ import (
 // dispatchBatch is how many events one dispatch transaction takes.
 const dispatchBatch = 500
 
+// maxDispatchAttempts is how many times the dispatcher tries an event before it sets
+// it aside in event_quarantine: an event that fails (or takes the process down) each
+// time it is dispatched must not hold back the events after it for ever.
+const maxDispatchAttempts = 5
+
 // dispatchLock is held by the process dispatching ("nurtdisp"): events are shown to
 // the scenarios in order, one batch at a time, whichever process does it.
 const dispatchLock int64 = 0x6e75727464697370
@@ -39,7 +44,7 @@ func (e *Engine) dispatchLoop(ctx context.Context) error {
 				e.log.Error("dispatching events failed; will try again", "error", err)
 				break
 			}
-			if n < dispatchBatch {
+			if n == 0 {
 				break
 			}
 		}
@@ -87,25 +92,40 @@ func (e *Engine) listen(ctx context.Context, wake chan<- struct{}) {
 }
 
 // DispatchOnce shows a batch of new events to the scenarios and reports how many it
-// took: an event may end running enrollments (unsubscribes, bounces, goals, exits),
-// wake an enrollment waiting on an open or click, and enroll the lead in scenarios
-// whose trigger it matches. The batch leaves the queue in the same transaction, so a
-// crash dispatches it again from the start.
+// took off the queue: an event may end running enrollments (unsubscribes, bounces,
+// goals, exits), wake an enrollment waiting on an open or click, and enroll the lead
+// in scenarios whose trigger it matches. The batch leaves the queue in the same
+// transaction, so a crash dispatches it again from the start.
+//
+// Each try is counted on the events before it is made. An event tried before is
+// dispatched alone, so that the one that fails is found and the others go on; one
+// tried maxDispatchAttempts times is set aside in event_quarantine, and logged.
 func (e *Engine) DispatchOnce(ctx context.Context) (int, error) {
 	if _, err := e.queue(ctx); err != nil {
 		return 0, err
 	}
 	var n int
+	var batch []int64
 	err := pgx.BeginFunc(ctx, e.cfg.Pool, func(tx pgx.Tx) error {
 		var mine bool
 		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, dispatchLock).Scan(&mine); err != nil || !mine {
 			return err
 		}
-		rows, err := tx.Query(ctx, `WITH batch AS (
-				DELETE FROM event_queue WHERE event_id IN (SELECT event_id FROM event_queue ORDER BY event_id LIMIT $1)
-				RETURNING event_id)
+		var quarantined int
+		var err error
+		batch, quarantined, err = e.takeBatch(ctx, tx)
+		if err != nil || len(batch) == 0 {
+			n = quarantined
+			return err
+		}
+		// Counted on a connection of its own, so that it stays counted if this try
+		// never ends.
+		if _, err := e.cfg.Pool.Exec(ctx, `UPDATE event_queue SET attempts = attempts + 1 WHERE event_id = ANY($1)`, batch); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `WITH batch AS (DELETE FROM event_queue WHERE event_id = ANY($1) RETURNING event_id)
 			SELECT e.id, e.lead_id, e.type, e.occurred_at, e.properties FROM events e JOIN batch b ON b.event_id = e.id
-			ORDER BY e.id`, dispatchBatch)
+			ORDER BY e.id`, batch)
 		if err != nil {
 			return err
 		}
@@ -113,8 +133,8 @@ func (e *Engine) DispatchOnce(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
-		n = len(events)
-		if n == 0 {
+		n = quarantined + len(batch)
+		if len(events) == 0 {
 			return nil
 		}
 		d := &dispatch{e: e, tx: tx, now: e.cfg.Now(), leads: map[int64]*lead.Lead{}, running: map[int64][]*enrollment{}}
@@ -129,7 +149,62 @@ func (e *Engine) DispatchOnce(ctx context.Context) (int, error) {
 		_, err = d.enroller.flush(ctx)
 		return err
 	})
+	if err != nil && len(batch) > 0 && ctx.Err() == nil {
+		if _, uerr := e.cfg.Pool.Exec(ctx, `UPDATE event_queue SET last_error = $2 WHERE event_id = ANY($1)`, batch, err.Error()); uerr != nil {
+			e.log.Error("recording a failed dispatch failed", "error", uerr)
+		}
+	}
 	return n, err
+}
+
+// takeBatch sets aside the events at the head of the queue that were tried too
+// often, and returns the events to dispatch now: the head alone when it was tried
+// before, else the events up to the first that was. It reports how many it set aside.
+func (e *Engine) takeBatch(ctx context.Context, tx pgx.Tx) (batch []int64, quarantined int, err error) {
+	type queued struct {
+		EventID   int64
+		LeadID    int64
+		Type      string
+		Attempts  int
+		LastError string
+	}
+	rows, err := tx.Query(ctx, `SELECT event_id, lead_id, type, attempts, last_error FROM event_queue ORDER BY event_id LIMIT $1`, dispatchBatch)
+	if err != nil {
+		return nil, 0, err
+	}
+	head, err := pgx.CollectRows(rows, pgx.RowToStructByPos[queued])
+	if err != nil {
+		return nil, 0, err
+	}
+	for len(head) > 0 && head[0].Attempts >= maxDispatchAttempts {
+		q := head[0]
+		reason := q.LastError
+		if reason == "" {
+			reason = "its dispatch never finished: the process may have stopped while dispatching it"
+		}
+		_, err := tx.Exec(ctx, `WITH q AS (DELETE FROM event_queue WHERE event_id = $1 RETURNING event_id, lead_id, type, attempts)
+			INSERT INTO event_quarantine (event_id, lead_id, type, attempts, last_error)
+			SELECT event_id, lead_id, type, attempts, $2 FROM q
+			ON CONFLICT (event_id) DO UPDATE SET attempts = excluded.attempts, last_error = excluded.last_error, quarantined_at = now()`,
+			q.EventID, reason)
+		if err != nil {
+			return nil, 0, fmt.Errorf("quarantine event %d: %w", q.EventID, err)
+		}
+		e.log.Error("event quarantined: its dispatch failed too often; the events after it go on",
+			"event_id", q.EventID, "lead_id", q.LeadID, "type", q.Type, "attempts", q.Attempts, "reason", reason)
+		head = head[1:]
+		quarantined++
+	}
+	for i, q := range head {
+		if q.Attempts > 0 {
+			if i == 0 {
+				return []int64{q.EventID}, quarantined, nil
+			}
+			break
+		}
+		batch = append(batch, q.EventID)
+	}
+	return batch, quarantined, nil
 }
 
 type queuedEvent struct {

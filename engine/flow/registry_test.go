@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -80,4 +81,39 @@ func writeWhole(path, data string) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// TestRegistryRefusesHostileFiles reloads a folder holding the files that once took
+// serve down next to a good one: each is refused, within a second and 100 MB, and
+// the good scenario runs.
+func TestRegistryRefusesHostileFiles(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	dir := t.TempDir()
+	hostile, err := filepath.Glob("../../cmd/nurture/testdata/hostile/*.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, hostile)
+	for _, file := range hostile {
+		src, err := os.ReadFile(file)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.Base(file)), src, 0o644))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "good.yaml"), []byte("trigger: { event: manual }\nsteps:\n  - send: course/day1\n"), 0o644))
+	e := flow.New(flow.Config{Pool: pool, ScenariosDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	err = e.Load(ctx)
+	took := time.Since(start)
+	runtime.ReadMemStats(&after)
+	require.Error(t, err)
+	for _, file := range hostile {
+		require.Contains(t, err.Error(), filepath.Join(dir, filepath.Base(file))+":")
+	}
+	require.Less(t, took, time.Second)
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(100<<20))
+	require.Len(t, e.Registry().Current(), 1)
+	require.NotNil(t, e.Registry().Get("good"))
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/riverqueue/river"
 
+	"github.com/nurture-dev/nurture/engine/scenario"
 	"github.com/nurture-dev/nurture/engine/score"
 )
 
@@ -21,7 +21,7 @@ func (e *Engine) Scorer() *score.Scorer { return e.scorer }
 // loaded it first.
 func (e *Engine) loadScoring(ctx context.Context) error {
 	file := filepath.Join(e.cfg.ScenariosDir, score.FileName)
-	src, err := os.ReadFile(file)
+	src, err := scenario.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		if e.scorer.Model().Version != "default" {
 			e.log.Warn("scoring model removed: events give no points now; scores stay as they are", "file", file)

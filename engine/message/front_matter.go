@@ -10,6 +10,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/nurture-dev/nurture/engine/yamldepth"
 )
 
 // frontMatter is the YAML between the "---" lines at the top of a template file.
@@ -34,6 +36,15 @@ type pos struct{ line, column int }
 
 var yamlPositionRE = regexp.MustCompile(`\[\d+:\d+\]`)
 
+// maxFrontMatter bounds a template's front matter, checked before it is parsed: it
+// holds a subject and a few other keys, a few hundred bytes.
+const maxFrontMatter = 8 << 10
+
+// maxFrontMatterDepth bounds how deeply front matter nests lists and mappings,
+// checked before it is parsed (the YAML parser's time and memory grow with the
+// square of the depth). Front matter is one level of keys; deeper is an error anyway.
+const maxFrontMatterDepth = 20
+
 // knownKeys are the front-matter keys, in the order error messages list them.
 var knownKeys = []string{"subject", "preheader", "from", "reply_to", "layout", "transactional"}
 
@@ -57,7 +68,17 @@ func parseFrontMatter(file, src string) (*frontMatter, error) {
 	fm := &frontMatter{body: strings.Join(lines[end+1:], ""), bodyLine: end + 2}
 	const firstLine = 2 // the front matter's line 1 is the file's line 2
 
-	doc, err := parser.ParseBytes([]byte(strings.Join(lines[1:end], "")), 0)
+	yml := []byte(strings.Join(lines[1:end], ""))
+	if len(yml) > maxFrontMatter {
+		return nil, &Error{File: file, Line: firstLine, Column: 1,
+			Msg: fmt.Sprintf("the front matter is larger than %d bytes; it holds a subject and a few other keys", maxFrontMatter)}
+	}
+	var deep *yamldepth.Error
+	if errors.As(yamldepth.Check(yml, maxFrontMatterDepth), &deep) {
+		return nil, &Error{File: file, Line: deep.Line + firstLine - 1, Column: deep.Column,
+			Msg: fmt.Sprintf("front matter: %v; it holds a subject and a few other keys", deep)}
+	}
+	doc, err := parser.ParseBytes(yml, 0)
 	if err != nil {
 		var ye interface {
 			GetToken() *token.Token

@@ -4,11 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
+	exprparser "github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
+	"github.com/expr-lang/expr/vm/runtime"
 
 	"github.com/nurture-dev/nurture/engine/lead"
 )
@@ -26,6 +33,9 @@ type Env struct {
 	HoursSince func(t time.Time) float64 `expr:"hours_since"`
 	// HasTag reports whether the lead has a tag.
 	HasTag func(tag string) bool `expr:"has_tag"`
+
+	// budget is what is left of one evaluation's budget; Bool sets it.
+	budget *budget
 }
 
 // LeadEnv is the lead as conditions see it. Unknown numbers are 0 and unknown text "".
@@ -143,14 +153,217 @@ type Expr struct {
 	prog   *vm.Program
 }
 
-// maxExprNodes bounds an expression's size, so that a file cannot make one that takes
-// long to compile or run.
-const maxExprNodes = 2000
+// Conditions come from files that marketers edit, so every condition is compiled and
+// run in one sandbox, here: a condition may only use the builtins listed in
+// allowedBuiltins, and each evaluation has a budget of loop iterations, bytes of text
+// made and time, on top of the memory budget of expr's own machine. An evaluation
+// over budget is an error (a condition that fails counts as false), never a crash.
+const (
+	// maxExprSource bounds a condition's text; a real one is a line or two.
+	maxExprSource = 8 << 10
+
+	// maxExprNodes bounds an expression's size, so that a file cannot make one that
+	// takes long to compile or run.
+	maxExprNodes = 2000
+
+	// maxExprMemory is the memory budget of expr's machine for one evaluation: it
+	// counts the elements of the lists and maps a condition makes (a range 1..n is
+	// n of them).
+	maxExprMemory = 10_000
+
+	// maxExprSteps bounds the loop iterations of one evaluation: each time the body of
+	// all, any, filter, map, count, sum, reduce and the like runs counts one.
+	maxExprSteps = 10_000
+
+	// maxExprBytes bounds the text one evaluation makes, with + and the builtins
+	// that make text (upper, lower, trim, split, toBase64…).
+	maxExprBytes = 1 << 20
+
+	// maxExprTime bounds one evaluation's time, looked at on each loop iteration and
+	// each piece of text made. It is wall-clock time, not the condition's now.
+	maxExprTime = 100 * time.Millisecond
+)
+
+// ErrExprBudget is an evaluation that went over its budget: too many loop
+// iterations, too much text or memory, or too long.
+var ErrExprBudget = errors.New("the condition went over its budget")
+
+// allowedBuiltins are the builtins of expr a condition may call. The others are left
+// out because they make text or lists whose size the budget cannot see before they
+// are made (repeat, join, replace, toJSON, string) or because they build any amount of
+// data from a little text (fromJSON); expr builtins added in later versions stay out
+// until they are listed here.
+var allowedBuiltins = []string{
+	// Lists, with a body run per element.
+	"all", "none", "any", "one", "filter", "map", "find", "findIndex", "findLast", "findLastIndex",
+	"count", "sum", "groupBy", "sortBy", "reduce",
+	// Lists and maps.
+	"len", "first", "last", "get", "take", "keys", "values", "toPairs", "fromPairs",
+	"reverse", "uniq", "concat", "flatten", "sort", "max", "min", "mean", "median",
+	// Numbers and types.
+	"type", "abs", "ceil", "floor", "round", "int", "float",
+	"bitand", "bitor", "bitxor", "bitnand", "bitnot", "bitshl", "bitshr", "bitushr",
+	// Text.
+	"trim", "trimPrefix", "trimSuffix", "upper", "lower", "split", "splitAfter",
+	"indexOf", "lastIndexOf", "hasPrefix", "hasSuffix", "toBase64", "fromBase64",
+	// Time.
+	"now", "duration", "date", "timezone",
+}
+
+// chargedBuiltins are the allowed builtins that make text, charged to the
+// evaluation's bytes once made: each makes at most a few times its input.
+var chargedBuiltins = []string{"trim", "trimPrefix", "trimSuffix", "upper", "lower", "split", "splitAfter", "toBase64", "fromBase64"}
+
+// The functions the sandbox calls from the expressions it rewrites; each takes the
+// environment first, for its budget.
+const (
+	fnStep   = "__step"   // counts one loop iteration
+	fnConcat = "__concat" // string + string, charged
+	fnAdd    = "__add"    // + with an operand of unknown type, charged when it joins text
+	fnCharge = "__charge" // charges the text a builtin made
+)
+
+// exprOptions are the options every condition is compiled with.
+var exprOptions = func() []expr.Option {
+	opts := []expr.Option{expr.Env(Env{}), expr.AsBool(), expr.MaxNodes(maxExprNodes), expr.DisableAllBuiltins()}
+	for _, name := range allowedBuiltins {
+		opts = append(opts, expr.EnableBuiltin(name))
+	}
+	return append(opts,
+		expr.Function(fnStep, func(args ...any) (any, error) {
+			return true, budgetOf(args[0]).step()
+		}, new(func(any) bool)),
+		expr.Function(fnConcat, func(args ...any) (any, error) {
+			return budgetOf(args[0]).concat(args[1].(string), args[2].(string))
+		}, new(func(any, string, string) string)),
+		expr.Function(fnAdd, func(args ...any) (any, error) {
+			if a, ok := args[1].(string); ok {
+				if b, ok := args[2].(string); ok {
+					return budgetOf(args[0]).concat(a, b)
+				}
+			}
+			return runtime.Add(args[1], args[2]), nil
+		}, new(func(any, any, any) any)),
+		expr.Function(fnCharge, func(args ...any) (any, error) {
+			b := budgetOf(args[0])
+			switch v := args[1].(type) {
+			case string:
+				return v, b.spend(len(v))
+			case []string:
+				n := 16 * len(v) // the string headers; the text is shared with the input
+				return v, b.spend(n)
+			}
+			return args[1], nil
+		}, new(func(any, string) string), new(func(any, []string) []string)),
+		expr.Patch(sandbox{}),
+	)
+}()
+
+// sandbox rewrites a checked expression so that its evaluation keeps to its budget:
+// each loop body counts a step first, and each + or builtin that makes text is
+// charged.
+type sandbox struct{}
+
+func (sandbox) Visit(node *ast.Node) {
+	env := func() ast.Node { return &ast.IdentifierNode{Value: "$env"} }
+	call := func(fn string, t reflect.Type, args ...ast.Node) {
+		c := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fn}, Arguments: append([]ast.Node{env()}, args...)}
+		c.SetType(t)
+		ast.Patch(node, c)
+	}
+	switch n := (*node).(type) {
+	case *ast.PredicateNode:
+		n.Node = &ast.SequenceNode{Nodes: []ast.Node{
+			&ast.CallNode{Callee: &ast.IdentifierNode{Value: fnStep}, Arguments: []ast.Node{env()}}, n.Node}}
+	case *ast.BinaryNode:
+		if n.Operator != "+" {
+			return
+		}
+		l, r := n.Left.Type(), n.Right.Type()
+		switch {
+		case isKind(l, reflect.String) && isKind(r, reflect.String):
+			call(fnConcat, l, n.Left, n.Right)
+		case unknownType(l) || unknownType(r):
+			call(fnAdd, reflect.TypeFor[any](), n.Left, n.Right)
+		}
+	case *ast.BuiltinNode:
+		if slices.Contains(chargedBuiltins, n.Name) {
+			call(fnCharge, n.Type(), n)
+		}
+	}
+}
+
+func isKind(t reflect.Type, k reflect.Kind) bool { return t != nil && t.Kind() == k }
+
+// unknownType reports whether the checker does not know a value's type, as for a
+// lead attribute.
+func unknownType(t reflect.Type) bool { return t == nil || t.Kind() == reflect.Interface }
+
+// budget is what one evaluation may still spend.
+type budget struct {
+	steps    int
+	bytes    int
+	deadline time.Time
+}
+
+func newBudget() *budget {
+	return &budget{steps: maxExprSteps, bytes: maxExprBytes, deadline: time.Now().Add(maxExprTime)}
+}
+
+// budgetOf is the budget of the environment a sandbox function was called with.
+func budgetOf(env any) *budget {
+	if e, ok := env.(*Env); ok && e.budget != nil {
+		return e.budget
+	}
+	// An environment not made by Bool (a test calling expr directly) gets a
+	// budget of its own for each call; there is no such caller in the engine.
+	return newBudget()
+}
+
+func (b *budget) step() error {
+	b.steps--
+	if b.steps < 0 {
+		return fmt.Errorf("%w: more than %d loop iterations", ErrExprBudget, maxExprSteps)
+	}
+	return b.inTime()
+}
+
+func (b *budget) spend(n int) error {
+	b.bytes -= n
+	if b.bytes < 0 {
+		return fmt.Errorf("%w: more than %d bytes of text made", ErrExprBudget, maxExprBytes)
+	}
+	return b.inTime()
+}
+
+func (b *budget) inTime() error {
+	if time.Now().After(b.deadline) {
+		return fmt.Errorf("%w: it ran longer than %s", ErrExprBudget, maxExprTime)
+	}
+	return nil
+}
+
+// concat joins two strings after charging the result, so that text doubled again
+// and again stops before it is made.
+func (b *budget) concat(x, y string) (string, error) {
+	if err := b.spend(len(x) + len(y)); err != nil {
+		return "", err
+	}
+	return x + y, nil
+}
 
 // CompileExpr compiles a condition against Env; it must yield a boolean. A compile
-// error is an *ExprError with the line and column inside the source.
+// error is an *ExprError with the line and column inside the source. A condition is
+// refused when it is too long, calls a builtin outside the sandbox, or goes over its
+// budget when evaluated for a lead with nothing known.
 func CompileExpr(src string) (*Expr, error) {
-	prog, err := expr.Compile(src, expr.Env(Env{}), expr.AsBool(), expr.MaxNodes(maxExprNodes))
+	if len(src) > maxExprSource {
+		return nil, &ExprError{Msg: fmt.Sprintf("the condition is longer than %d bytes; a condition is a line or two", maxExprSource), Line: 1, Column: 1}
+	}
+	if ee := refusedBuiltin(src); ee != nil {
+		return nil, ee
+	}
+	prog, err := expr.Compile(src, exprOptions...)
 	if err != nil {
 		ee := &ExprError{Msg: err.Error(), Line: 1, Column: 1}
 		var fe *file.Error
@@ -159,7 +372,48 @@ func CompileExpr(src string) (*Expr, error) {
 		}
 		return nil, ee
 	}
-	return &Expr{Source: src, prog: prog}, nil
+	x := &Expr{Source: src, prog: prog}
+	// What goes over budget for a lead with nothing known goes over for every lead.
+	empty := NewEnv(LeadEnvOf(&lead.Lead{}), EventEnvOf("", time.Time{}, nil), time.Unix(0, 0).UTC())
+	if _, err := x.Bool(empty); errors.Is(err, ErrExprBudget) {
+		return nil, &ExprError{Msg: fmt.Sprintf("the condition needs more than its budget: %v", budgetMsg(err)), Line: 1, Column: 1}
+	}
+	return x, nil
+}
+
+// budgetMsg is the budget part of an evaluation error, without the source.
+func budgetMsg(err error) string {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if strings.HasPrefix(e.Error(), ErrExprBudget.Error()) {
+			return strings.TrimPrefix(strings.TrimPrefix(e.Error(), ErrExprBudget.Error()), ": ")
+		}
+	}
+	return err.Error()
+}
+
+// refusedBuiltin finds a call to a builtin the sandbox leaves out, for a clearer
+// message than "unknown name".
+func refusedBuiltin(src string) *ExprError {
+	cfg := conf.CreateNew()
+	cfg.MaxNodes = maxExprNodes
+	tree, err := exprparser.ParseWithConfig(src, cfg)
+	if err != nil {
+		return nil // Compile reports it
+	}
+	var found *ast.BuiltinNode
+	ast.Find(tree.Node, func(n ast.Node) bool {
+		b, ok := n.(*ast.BuiltinNode)
+		if ok && !slices.Contains(allowedBuiltins, b.Name) && (found == nil || b.Location().From < found.Location().From) {
+			found = b
+		}
+		return false
+	})
+	if found == nil {
+		return nil
+	}
+	at := (&file.Error{Location: found.Location()}).Bind(file.NewSource(src))
+	return &ExprError{Msg: fmt.Sprintf("%s() cannot be used in a condition: it can take memory without bound", found.Name),
+		Line: max(at.Line, 1), Column: at.Column + 1}
 }
 
 // ExprError is an expression that does not compile; Line and Column (1-based) are
@@ -171,13 +425,21 @@ type ExprError struct {
 
 func (e *ExprError) Error() string { return e.Msg }
 
-// Bool evaluates the condition. A nil condition is true.
+// Bool evaluates the condition within its budget. A nil condition is true. An
+// evaluation over budget returns an error that wraps ErrExprBudget.
 func (x *Expr) Bool(env *Env) (bool, error) {
 	if x == nil {
 		return true, nil
 	}
-	out, err := expr.Run(x.prog, env)
+	run := *env
+	run.budget = newBudget()
+	m := vm.VM{MemoryBudget: maxExprMemory}
+	out, err := m.Run(x.prog, &run)
 	if err != nil {
+		var fe *file.Error
+		if errors.As(err, &fe) && strings.Contains(fe.Message, "memory budget exceeded") && !errors.Is(err, ErrExprBudget) {
+			err = fmt.Errorf("%w: more than %d list elements made", ErrExprBudget, maxExprMemory)
+		}
 		return false, fmt.Errorf("%s: %w", x.Source, err)
 	}
 	b, _ := out.(bool)

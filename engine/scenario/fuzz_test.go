@@ -3,6 +3,9 @@ package scenario_test
 import (
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,4 +56,65 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzParseDepth nests lists and mappings in the ways YAML allows, mixed as the
+// fuzzer likes, up to thousands of levels: Parse must answer within a second and
+// 100 MB, and never accept anything deeper than a real scenario ever nests.
+func FuzzParseDepth(f *testing.F) {
+	f.Add(uint16(3), []byte{0, 1, 2, 3})
+	f.Add(uint16(40000), []byte{0})
+	f.Add(uint16(20000), []byte{1})
+	f.Add(uint16(300), []byte{2})
+	f.Add(uint16(30000), []byte{3})
+	f.Add(uint16(25), []byte{4, 2, 0})
+	f.Fuzz(func(t *testing.T, depth uint16, styles []byte) {
+		if len(styles) == 0 {
+			styles = []byte{0}
+		}
+		var open, close strings.Builder
+		open.WriteString("trigger: { event: manual }\nsteps:")
+		indent := "\n"
+		for i := range int(depth) {
+			switch styles[i%len(styles)] % 5 {
+			case 0: // flow list
+				open.WriteString(" [")
+				close.WriteString("]")
+			case 1: // flow mapping
+				open.WriteString(" {a:")
+				close.WriteString("}")
+			case 2: // block mapping
+				indent += "  "
+				open.WriteString(indent + "a:")
+			case 3: // block list, compact
+				open.WriteString(indent + "  -")
+				indent += "  "
+			case 4: // list of pairs
+				open.WriteString(" [a:")
+				close.WriteString("]")
+			}
+			if open.Len() > 300<<10 {
+				break
+			}
+		}
+		src := []byte(open.String() + " x" + reverse(close.String()) + "\n")
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		s, _ := scenario.Parse("fuzz.yaml", src, scenario.Options{})
+		took := time.Since(start)
+		runtime.ReadMemStats(&after)
+		if took > time.Second || after.TotalAlloc-before.TotalAlloc > 100<<20 {
+			t.Fatalf("depth %d, %d bytes: took %s and %d MB", depth, len(src), took, (after.TotalAlloc-before.TotalAlloc)>>20)
+		}
+		if depth > 40 && s != nil {
+			t.Fatalf("depth %d accepted", depth)
+		}
+	})
+}
+
+func reverse(s string) string {
+	b := []byte(s)
+	slices.Reverse(b)
+	return string(b)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/goccy/go-yaml/token"
 
 	"github.com/nurture-dev/nurture/engine/lead"
+	"github.com/nurture-dev/nurture/engine/yamldepth"
 )
 
 // Options say what a scenario may refer to.
@@ -26,8 +28,15 @@ type Options struct {
 	HasTemplate func(name string) bool
 }
 
-// maxFileSize bounds a scenario file; a real one is a few kilobytes.
-const maxFileSize = 1 << 20
+// maxFileSize bounds a scenario file, checked before it is parsed; a real one is a
+// few kilobytes.
+const maxFileSize = 256 << 10
+
+// maxDepth bounds how deeply a scenario file nests lists and mappings, checked
+// before it is parsed: the YAML parser's time and memory grow with the square of the
+// depth. A real file nests six or seven levels (steps, a step, its variants, a
+// variant; tests, a test, its events, an event's props).
+const maxDepth = 20
 
 // maxSteps bounds a scenario's steps; a real one has a few dozen.
 const maxSteps = 1000
@@ -87,7 +96,7 @@ func LoadDir(dir string, opts Options) ([]*Scenario, error) {
 			continue
 		}
 		file := filepath.Join(dir, name)
-		src, err := os.ReadFile(file)
+		src, err := ReadFile(file)
 		if err != nil {
 			errs = append(errs, &Error{File: file, Msg: fmt.Sprintf("cannot read the file: %v", err)})
 			continue
@@ -116,6 +125,17 @@ func LoadDir(dir string, opts Options) ([]*Scenario, error) {
 		return good, errs.sort()
 	}
 	return good, nil
+}
+
+// ReadFile reads a scenario file, but no more of it than Parse accepts: a larger
+// file is refused by Parse without being read whole.
+func ReadFile(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxFileSize+1))
 }
 
 // idPos is where a parsed scenario's id is written, or 1:1 when it comes from the
@@ -197,6 +217,11 @@ func posOf(n ast.Node) Pos {
 func (p *parser) parse() (s *Scenario) {
 	if len(p.src) > maxFileSize {
 		p.errorAt(Pos{1, 1}, "the file is larger than %d bytes; a scenario is a few kilobytes", maxFileSize)
+		return nil
+	}
+	var deep *yamldepth.Error
+	if errors.As(yamldepth.Check(p.src, maxDepth), &deep) {
+		p.errorAt(Pos{deep.Line, deep.Column}, "%v; a scenario needs a few levels at most", deep)
 		return nil
 	}
 	body := p.document()

@@ -28,6 +28,7 @@ import (
 
 	"github.com/nurture-dev/nurture/engine/lead"
 	"github.com/nurture-dev/nurture/engine/scenario"
+	"github.com/nurture-dev/nurture/engine/yamldepth"
 )
 
 // FileName is the scoring model's file in the scenarios folder.
@@ -35,6 +36,10 @@ const FileName = "scoring.yaml"
 
 // maxModelSize bounds the scoring file; a real one is a few kilobytes.
 const maxModelSize = 256 << 10
+
+// maxDepth bounds how deeply the file nests lists and mappings (the YAML parser is
+// quadratic in it); a real model nests four levels.
+const maxDepth = 20
 
 // maxRules bounds the rules of each kind.
 const maxRules = 500
@@ -156,7 +161,7 @@ func tokyo() *time.Location {
 // LoadDir reads dir/scoring.yaml; with no such file it returns Default().
 func LoadDir(dir string) (*Model, error) {
 	file := filepath.Join(dir, FileName)
-	src, err := os.ReadFile(file)
+	src, err := scenario.ReadFile(file)
 	if errors.Is(err, os.ErrNotExist) {
 		return Default(), nil
 	}
@@ -289,6 +294,11 @@ func Parse(file string, src []byte) (*Model, error) {
 	p := &modelParser{file: file, src: src}
 	if len(src) > maxModelSize {
 		p.errorAt(scenario.Pos{Line: 1, Column: 1}, "the file is larger than %d bytes; a scoring model is a few kilobytes", maxModelSize)
+		return nil, p.errs
+	}
+	var deep *yamldepth.Error
+	if errors.As(yamldepth.Check(src, maxDepth), &deep) {
+		p.errorAt(scenario.Pos{Line: deep.Line, Column: deep.Column}, "%v; a scoring model needs a few levels", deep)
 		return nil, p.errs
 	}
 	f, err := yamlparser.ParseBytes(src, 0)

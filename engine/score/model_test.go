@@ -2,6 +2,7 @@ package score_test
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,6 +42,9 @@ func TestParseRefusesWithPositions(t *testing.T) {
 		{"WarmAboveHot", "grades: { hot: 10, warm: 20 }\n", "above the hot one"},
 		{"BadHalfLife", "decay: { half_life: 3日 }\n", "half_life"},
 		{"BadStage", "escalation: { when: [mqll] }\n", `"mqll" is not a stage`},
+		{"DeepNesting", "profile: " + strings.Repeat("[", 5000) + "\n", "scoring.yaml:1:"},
+		{"TooLarge", "# " + strings.Repeat("x", 300<<10) + "\n", "larger than"},
+		{"ARepeatBomb", "profile:\n  - { if: 'len(repeat(\"a\", 999999)) > 0', points: 1 }\n", "repeat"},
 		{"FailingTest", "behavior:\n  - { on: email_opened, points: 3 }\ntests:\n  - name: x\n    lead: { email: a@example.com }\n    events: [ { type: email_opened } ]\n    expect: { score: 4 }\n", `scoring.yaml:4:9: test "x": expected score 4, got 3`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
