@@ -44,7 +44,10 @@ func status(err error) (int, errorBody) {
 	var ae *apiError
 	var fe *lead.FieldError
 	var he *echo.HTTPError
+	var se *lead.StageError
 	switch {
+	case errors.As(err, &se):
+		return http.StatusUnprocessableEntity, errorBody{Error: se.Error(), Field: "stage"}
 	case errors.As(err, &ae):
 		return ae.Status, errorBody{Error: ae.Message, Field: ae.Field}
 	case errors.As(err, &fe):

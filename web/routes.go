@@ -22,5 +22,7 @@ func (s *Server) routes() {
 	api := e.Group("/api/v1", s.requireAPIKey)
 	api.POST("/leads", s.saveLead)
 	api.GET("/leads/:id", s.showLead)
+	api.POST("/leads/:id/stage", s.saveStage)
 	api.POST("/events", s.saveEvent)
+	api.GET("/funnel", s.showFunnel)
 }

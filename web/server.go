@@ -19,6 +19,7 @@ import (
 
 	"github.com/nurture-dev/nurture/engine/mail"
 	"github.com/nurture-dev/nurture/engine/queue"
+	"github.com/nurture-dev/nurture/engine/score"
 	"github.com/nurture-dev/nurture/engine/track"
 )
 
@@ -58,6 +59,8 @@ type Deps struct {
 	Mailer   *mail.Mailer
 	Signer   *track.Signer
 	Recorder *mail.HitRecorder
+	// Scorer explains scores with the model in use; nil uses the default model.
+	Scorer *score.Scorer
 }
 
 // Server is nurture's HTTP server.

@@ -133,7 +133,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	defer recorder.Close() // after the HTTP server: the hits it took in are recorded
 	srv := web.New(web.Config{TrustedProxies: proxies}, web.Deps{
 		Pool: db.Pool, Queue: client, Working: working, Logger: log, Mailer: mg.mailer, Signer: mg.signer,
-		Recorder: recorder,
+		Recorder: recorder, Scorer: engine.Scorer(),
 	})
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

@@ -81,6 +81,9 @@ type Input struct {
 	Attributes map[string]any `json:"attributes"`
 	Tags       []string       `json:"tags"`
 	Consent    *string        `json:"consent"`
+	// BANT merges key by key into what sales recorded: budget, authority, need and
+	// timeframe; "" or null clears one.
+	BANT map[string]*string `json:"bant"`
 }
 
 // FieldError says which field of an input is wrong and why.
@@ -123,6 +126,18 @@ func (in *Input) Validate() error {
 	in.Email = strings.TrimSpace(in.Email)
 	if err := CheckEmail(in.Email); err != nil {
 		return &FieldError{Field: "email", Reason: err.Error()}
+	}
+	for k, v := range in.BANT {
+		if !slices.Contains(BANTKeys, k) {
+			return &FieldError{Field: "bant", Reason: fmt.Sprintf("%.40q is not one of budget, authority, need, timeframe", k)}
+		}
+		if v != nil {
+			t := strings.TrimFunc(*v, unicode.IsSpace)
+			if err := checkText(t); err != nil {
+				return &FieldError{Field: "bant." + k, Reason: err.Error()}
+			}
+			in.BANT[k] = &t
+		}
 	}
 	for _, f := range in.textFields() {
 		if *f.value == nil {

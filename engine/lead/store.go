@@ -121,6 +121,10 @@ func upsertTx(ctx context.Context, tx pgx.Tx, via string, inputs []Input) ([]Out
 		results[strings.ToLower(r.Email)] = &Outcome{ID: r.ID, Email: r.Email, Created: true}
 	}
 
+	if err := applyBANT(ctx, tx, keys, merged, results); err != nil {
+		return nil, err
+	}
+
 	var events []newEvent
 	for _, k := range keys {
 		o := results[k]
@@ -194,6 +198,40 @@ func checkAttributeTotals(inputs []Input, existing map[string]*Lead) error {
 	return nil
 }
 
+// applyBANT merges the BANT of inputs into their leads, and names "bant" among the
+// changes of a lead it changed.
+func applyBANT(ctx context.Context, tx pgx.Tx, keys []string, merged map[string]*Input, results map[string]*Outcome) error {
+	for _, k := range keys {
+		in, o := merged[k], results[k]
+		if len(in.BANT) == 0 {
+			continue
+		}
+		patch := map[string]any{}
+		for bk, v := range in.BANT {
+			if v == nil || *v == "" {
+				patch[bk] = nil
+			} else {
+				patch[bk] = *v
+			}
+		}
+		b, err := json.Marshal(patch)
+		if err != nil {
+			return err
+		}
+		// Keys set to null are dropped, the others merged over what is stored.
+		tag, err := tx.Exec(ctx, `UPDATE leads SET bant = n.bant, updated_at = now()
+			FROM (SELECT id, jsonb_strip_nulls(bant || $2::jsonb) AS bant FROM leads WHERE id = $1) n
+			WHERE leads.id = n.id AND leads.bant IS DISTINCT FROM n.bant`, o.ID, string(b))
+		if err != nil {
+			return fmt.Errorf("bant of lead %d: %w", o.ID, err)
+		}
+		if tag.RowsAffected() > 0 && !o.Created {
+			o.Changed = append(o.Changed, "bant")
+		}
+	}
+	return nil
+}
+
 // merge lays a later input for the same lead over this one.
 func (in *Input) merge(later Input) {
 	for i, f := range later.textFields() {
@@ -216,6 +254,10 @@ func (in *Input) merge(later Input) {
 		in.Attributes = map[string]any{}
 	}
 	maps.Copy(in.Attributes, later.Attributes)
+	if later.BANT != nil && in.BANT == nil {
+		in.BANT = map[string]*string{}
+	}
+	maps.Copy(in.BANT, later.BANT)
 }
 
 // row is a lead's writable columns: what an upsert inserts or updates.
