@@ -278,7 +278,7 @@ func (d *dispatch) event(ctx context.Context, ev queuedEvent) error {
 	if err := d.e.scorer.Apply(ctx, d.tx, l, score.Event{ID: ev.ID, Type: ev.Type, OccurredAt: ev.OccurredAt, Properties: ev.Properties}); err != nil {
 		return fmt.Errorf("score: %w", err)
 	}
-	le := scenario.LeadEnvOf(l)
+	le := scenario.LeadEnvOf(l).WithHistory(lead.NewHistory(ctx, d.tx, l.ID))
 	ee := scenario.EventEnvOf(ev.Type, ev.OccurredAt, ev.Properties)
 	for _, en := range d.running[ev.LeadID] {
 		if en.Ended {

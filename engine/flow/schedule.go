@@ -129,7 +129,7 @@ func (e *Engine) firePage(ctx context.Context, sc *scenario.Scenario, at, now ti
 		var admitted []*lead.Lead
 		for _, l := range leads {
 			after = l.ID
-			ok, err := sc.Admits(scenario.LeadEnvOf(l), scenario.EventEnv{Type: "schedule", At: at}, now)
+			ok, err := sc.Admits(scenario.LeadEnvOf(l).WithHistory(lead.NewHistory(ctx, tx, l.ID)), scenario.EventEnv{Type: "schedule", At: at}, now)
 			if err != nil {
 				e.log.Warn("trigger condition failed; lead not enrolled", "scenario", sc.ID, "lead_id", l.ID, "error", err)
 				continue

@@ -117,7 +117,7 @@ func (e *Engine) step(ctx context.Context, tx pgx.Tx, args StepArgs) error {
 	} else if reason != "" {
 		return e.end(ctx, tx, en, scenario.ExitSuppressed, reason)
 	}
-	le := scenario.LeadEnvOf(l)
+	le := scenario.LeadEnvOf(l).WithHistory(lead.NewHistory(ctx, tx, l.ID))
 	// The cap is shared with the lead's other enrollments: it locks the lead until
 	// this transaction, with the messages it queues, commits.
 	leadCap := e.cfg.Mailer.Cap(ctx, tx, l.ID)

@@ -36,6 +36,72 @@ type Env struct {
 
 	// budget is what is left of one evaluation's budget; Bool sets it.
 	budget *budget
+	// history answers the history functions (visited, submitted, opened_count…);
+	// nil where the lead's past is not known.
+	history History
+}
+
+// History is what a lead did before now, for the history functions of conditions.
+// Count counts the lead's events of a kind since a time (zero: ever) that match:
+// the URL contains match (page_visited), the form is match (form_submitted, "" for
+// any); opens and clicks count only when a person made them.
+type History interface {
+	Count(kind string, match string, since time.Time) (int, error)
+}
+
+// WithHistory gives the lead's conditions its past, for the history functions.
+func (l LeadEnv) WithHistory(h History) LeadEnv {
+	l.history = h
+	return l
+}
+
+// historyFuncs are the history functions conditions may call, with the event kind
+// each counts.
+var historyFuncs = map[string]string{
+	"visited": "page_visited", "visit_count": "page_visited",
+	"submitted": "form_submitted", "submit_count": "form_submitted",
+	"opened_count": "email_opened", "clicked_count": "email_clicked",
+}
+
+// maxHistoryCalls bounds the history look-ups of one evaluation, each a query.
+const maxHistoryCalls = 20
+
+// historyCall answers a history function: args are the environment, then the
+// function's own (a match unless it counts opens or clicks, then a window such as
+// "30d", optional for visited and submitted).
+func historyCall(name string, args []any) (int, error) {
+	env, _ := args[0].(*Env)
+	b := budgetOf(args[0])
+	b.queries++
+	if b.queries > maxHistoryCalls {
+		return 0, fmt.Errorf("%w: more than %d history look-ups", ErrExprBudget, maxHistoryCalls)
+	}
+	kind := historyFuncs[name]
+	var match, window string
+	rest := args[1:]
+	if kind == "page_visited" || kind == "form_submitted" {
+		match, _ = rest[0].(string)
+		rest = rest[1:]
+	}
+	if len(rest) > 0 {
+		window, _ = rest[0].(string)
+	}
+	var since time.Time
+	if window != "" {
+		d, err := parseDuration(window)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %q: %w", name, window, err)
+		}
+		now := time.Now()
+		if env != nil {
+			now = env.Now
+		}
+		since = now.Add(-d)
+	}
+	if env == nil || env.history == nil {
+		return 0, fmt.Errorf("%s: the lead's history is not known here", name)
+	}
+	return env.history.Count(kind, match, since)
 }
 
 // LeadEnv is the lead as conditions see it. Unknown numbers are 0 and unknown text "".
@@ -62,6 +128,8 @@ type LeadEnv struct {
 	CreatedAt      time.Time      `expr:"created_at"`
 	StageChangedAt time.Time      `expr:"stage_changed_at"`
 	BANT           BANTEnv        `expr:"bant"`
+
+	history History
 }
 
 // BANTEnv is what sales recorded of the lead's Budget, Authority, Need and
@@ -101,6 +169,7 @@ func NewEnv(l LeadEnv, e EventEnv, now time.Time) *Env {
 			}
 			return false
 		},
+		history: l.history,
 	}
 }
 
@@ -226,6 +295,7 @@ const (
 // exprOptions are the options every condition is compiled with.
 var exprOptions = func() []expr.Option {
 	opts := []expr.Option{expr.Env(Env{}), expr.AsBool(), expr.MaxNodes(maxExprNodes), expr.DisableAllBuiltins()}
+	opts = append(opts, historyOptions()...)
 	for _, name := range allowedBuiltins {
 		opts = append(opts, expr.EnableBuiltin(name))
 	}
@@ -259,6 +329,43 @@ var exprOptions = func() []expr.Option {
 	)
 }()
 
+// historyOptions declare the history functions (for the checker, as marketers write
+// them) and the functions the sandbox turns their calls into, which take the
+// environment first.
+func historyOptions() []expr.Option {
+	var opts []expr.Option
+	for name, kind := range historyFuncs {
+		count := strings.HasSuffix(name, "_count")
+		var user, internal []any
+		switch {
+		case kind == "email_opened" || kind == "email_clicked":
+			user = []any{new(func(string) int)}
+			internal = []any{new(func(any, string) int)}
+		case count:
+			user = []any{new(func(string, string) int)}
+			internal = []any{new(func(any, string, string) int)}
+		default:
+			user = []any{new(func(string) bool), new(func(string, string) bool)}
+			internal = []any{new(func(any, string) bool), new(func(any, string, string) bool)}
+		}
+		opts = append(opts,
+			expr.Function(name, func(...any) (any, error) {
+				return nil, fmt.Errorf("%s: called outside the sandbox", name)
+			}, user...),
+			expr.Function("__"+name, func(args ...any) (any, error) {
+				n, err := historyCall(name, args)
+				if err != nil {
+					return nil, err
+				}
+				if count {
+					return n, nil
+				}
+				return n > 0, nil
+			}, internal...))
+	}
+	return opts
+}
+
 // sandbox rewrites a checked expression so that its evaluation keeps to its budget:
 // each loop body counts a step first, and each + or builtin that makes text is
 // charged.
@@ -290,6 +397,12 @@ func (sandbox) Visit(node *ast.Node) {
 		if slices.Contains(chargedBuiltins, n.Name) {
 			call(fnCharge, n.Type(), n)
 		}
+	case *ast.CallNode:
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok {
+			if _, ok := historyFuncs[id.Value]; ok {
+				call("__"+id.Value, n.Type(), n.Arguments...)
+			}
+		}
 	}
 }
 
@@ -303,6 +416,7 @@ func unknownType(t reflect.Type) bool { return t == nil || t.Kind() == reflect.I
 type budget struct {
 	steps    int
 	bytes    int
+	queries  int
 	deadline time.Time
 }
 

@@ -144,6 +144,10 @@ func (p *parser) step(i int, n ast.Node) (*Step, stepInfo) {
 		p.waitUntil(st, &info, k)
 	case KindIf:
 		st.Cond = p.expr(k)
+		if st.Cond != nil && usesName(st.Cond, "event") {
+			p.errorAt(st.Cond.Pos, "a step's condition sees the lead, not an event (no event woke the step): ask what the lead did with visited(\"/pricing\", \"30d\"), submitted(\"seminar\") or opened_count(\"14d\"), or wait for it with wait_until")
+			st.Cond = nil
+		}
 	case KindSplit:
 		p.split(st, &info, k)
 	case KindUpdate:

@@ -61,7 +61,8 @@ func (s *Scorer) Apply(ctx context.Context, tx pgx.Tx, l *lead.Lead, ev Event) e
 	if !slices.Contains(scoredTypes, ev.Type) && len(m.rulesOn(ev.Type)) == 0 {
 		return nil
 	}
-	env := scenario.NewEnv(scenario.LeadEnvOf(l), scenario.EventEnvOf(ev.Type, ev.OccurredAt, ev.Properties), ev.OccurredAt)
+	hist := lead.NewHistory(ctx, tx, l.ID)
+	env := scenario.NewEnv(scenario.LeadEnvOf(l).WithHistory(hist), scenario.EventEnvOf(ev.Type, ev.OccurredAt, ev.Properties), ev.OccurredAt)
 	var ledger []ledgerRow
 	var profileDelta int
 	if ev.Type == lead.TypeLeadCreated || ev.Type == lead.TypeLeadUpdated {
@@ -98,7 +99,7 @@ func (s *Scorer) Apply(ctx context.Context, tx pgx.Tx, l *lead.Lead, ev Event) e
 		if err := recordScoreEvents(ctx, tx, m, l.ID, ev, ledger, sc); err != nil {
 			return err
 		}
-		env.Lead = scenario.LeadEnvOf(l)
+		env = scenario.NewEnv(scenario.LeadEnvOf(l).WithHistory(hist), env.Event, env.Now)
 	}
 	if err := s.lifecycle(ctx, tx, m, l, env, scored || ev.Type == lead.TypeLeadCreated || ev.Type == lead.TypeLeadUpdated); err != nil {
 		return err

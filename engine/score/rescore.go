@@ -179,7 +179,7 @@ func reprofilePageTx(ctx context.Context, tx pgx.Tx, m *Model, leads []*lead.Lea
 	var rules []string
 	var points []float64
 	for _, l := range leads {
-		want, failed, err := m.ProfileAwards(scenario.NewEnv(scenario.LeadEnvOf(l), scenario.EventEnv{}, now))
+		want, failed, err := m.ProfileAwards(scenario.NewEnv(scenario.LeadEnvOf(l).WithHistory(lead.NewHistory(ctx, tx, l.ID)), scenario.EventEnv{}, now))
 		if err != nil {
 			log.Warn("a profile rule failed; it keeps the points it gave", "lead_id", l.ID, "error", err)
 		}
