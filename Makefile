@@ -26,11 +26,12 @@ bench: ## benchmarks with their same-run baselines (see README, Development)
 	go test -run '^$$' -bench Pixel -benchtime 60000x ./web/
 	go test -run '^$$' -bench Flow -benchtime 1x ./engine/flow/
 
-fuzz: ## fuzz the CSV reader, tokens, the scenario parser and the render cache, a minute each
+fuzz: ## fuzz the CSV reader, tokens, the scenario parser, the render cache and template limits, a minute each
 	go test -run '^$$' -fuzz FuzzReader -fuzztime 60s ./engine/leadcsv/
 	go test -run '^$$' -fuzz FuzzVerify -fuzztime 60s ./engine/track/
 	go test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./engine/scenario/
 	go test -run '^$$' -fuzz FuzzRenderCache -fuzztime 60s ./engine/message/
+	go test -run '^$$' -fuzz FuzzTemplateBounds -fuzztime 60s ./engine/message/
 
 ci: ## what CI runs
 	.ci/run

@@ -36,7 +36,12 @@ type Error struct {
 	Line   int
 	Column int
 	Msg    string
+	err    error // the cause, such as ErrLimit
 }
+
+// Unwrap returns the cause of the problem, when there is one to test for, such as
+// ErrLimit.
+func (e *Error) Unwrap() error { return e.err }
 
 // Error formats the problem as "file:line:column: message", leaving out the
 // parts of the position that are not known.
