@@ -139,7 +139,7 @@ func (t *template) renderCached(d Data) (*Rendered, bool, error) {
 		return nil, false, nil
 	}
 	v := view{Lead: d.Lead, UnsubscribeURL: d.UnsubscribeURL}
-	subject, err := t.execText(t.subject, t.fm.subject, v)
+	subject, err := t.execSubject(v)
 	if err != nil {
 		return nil, false, nil
 	}

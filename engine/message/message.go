@@ -112,7 +112,7 @@ func EachLink(f func(Link) string) func([]Link) ([]string, error) {
 
 // Rendered is a message ready to be sent.
 type Rendered struct {
-	// Subject is the subject line, on one line.
+	// Subject is the subject line, on one line, of at most MaxSubject characters.
 	Subject string
 	// Preheader is the preview text shown after the subject in inboxes.
 	Preheader string

@@ -241,6 +241,20 @@ func (t *template) execText(tmpl *runner, f field, v view) (string, error) {
 	return oneLine(b.String()), nil
 }
 
+// MaxSubject is the most characters a subject has: a longer one is cut to
+// MaxSubject-1 characters and "…". Inboxes show far fewer, and a header line of
+// more than 998 bytes is refused by mail servers.
+const MaxSubject = 150
+
+// execSubject renders the subject, cut to MaxSubject characters.
+func (t *template) execSubject(v view) (string, error) {
+	s, err := t.execText(t.subject, t.fm.subject, v)
+	if err != nil || utf8.RuneCountInString(s) <= MaxSubject {
+		return s, err
+	}
+	return strings.TrimRight(string([]rune(s)[:MaxSubject-1]), " ") + "…", nil
+}
+
 // render renders the template for d, from the render cache when it can.
 func (t *template) render(d Data) (*Rendered, error) {
 	if r, ok, err := t.renderCached(d); ok || err != nil {
@@ -256,7 +270,7 @@ func (t *template) renderFull(d Data) (*Rendered, error) {
 		l = &lead.Lead{}
 	}
 	v := view{Lead: l, UnsubscribeURL: d.UnsubscribeURL}
-	subject, err := t.execText(t.subject, t.fm.subject, v)
+	subject, err := t.execSubject(v)
 	if err != nil {
 		return nil, err
 	}
