@@ -176,6 +176,7 @@ func htmlRunner(t *htmltemplate.Template) *runner {
 		}
 		x := &copied{}
 		c.Funcs(x.cost.funcs())
+		escapeHTMLCopy(c)
 		x.exec = c.Execute
 		return x, nil
 	}}

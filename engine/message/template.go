@@ -124,6 +124,14 @@ func parseLayout(file, name, src string) (*layout, error) {
 		if _, err := finish(out, Data{Lead: sample, UnsubscribeURL: sampleUnsubscribeURL, Tracking: sampleTracking()}, false); err != nil {
 			return nil, &Error{File: file, Msg: err.Error()}
 		}
+		var doc strings.Builder
+		err = l.slotTmpl.execute(&doc, &slotLayoutView{Lead: sample, UnsubscribeURL: unsubMarker,
+			Subject: "件名", Preheader: "プリヘッダー", Body: bodyMarker, slots: &slotList{}})
+		if err == nil {
+			if err := checkLinkValues(file, doc.String()); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return l, nil
 }
@@ -216,8 +224,31 @@ func parseTemplate(file, name, src string, layouts map[string]*layout, badLayout
 		if i == 1 && r.Subject == "" {
 			return nil, &Error{File: file, Line: fm.subject.at.line, Column: fm.subject.at.column, Msg: "the subject is empty for a lead with no fields: add a fallback with default"}
 		}
+		if err := t.checkLinks(sample); err != nil {
+			return nil, err
+		}
 	}
 	return t, nil
+}
+
+// checkLinks executes the body with slots for l and refuses it when a value sets
+// the scheme or host of a link (checkLinkValues). A body that cannot be executed
+// with slots (a {{template}} given other data than $) is not checked.
+func (t *template) checkLinks(l *lead.Lead) error {
+	var body bytes.Buffer
+	v := &slotView{Lead: l, UnsubscribeURL: unsubMarker, slots: &slotList{}}
+	if t.markdown != nil {
+		var md bytes.Buffer
+		if err := t.slotMarkdown.execute(&md, v); err != nil {
+			return nil
+		}
+		if err := markdownRenderer.Convert(md.Bytes(), &body); err != nil {
+			return nil
+		}
+	} else if err := t.slotHTML.execute(&body, v); err != nil {
+		return nil
+	}
+	return checkLinkValues(t.file, body.String())
 }
 
 // parseText parses a front-matter value as a text/template.
