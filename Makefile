@@ -26,7 +26,7 @@ bench: ## benchmarks with their same-run baselines (see README, Development)
 	go test -run '^$$' -bench Pixel -benchtime 60000x ./web/
 	go test -run '^$$' -bench Flow -benchtime 1x ./engine/flow/
 
-fuzz: ## fuzz the CSV reader, email check, tokens, the scenario parser, YAML depth, the expr budget and the render cache, a minute each
+fuzz: ## fuzz the CSV reader, email check, tokens, the scenario parser, YAML depth, the expr budget, the render cache and template limits, a minute each
 	go test -run '^$$' -fuzz FuzzReader -fuzztime 60s ./engine/leadcsv/
 	go test -run '^$$' -fuzz FuzzCheckEmail -fuzztime 60s ./engine/lead/
 	go test -run '^$$' -fuzz FuzzVerify -fuzztime 60s ./engine/track/
@@ -35,6 +35,7 @@ fuzz: ## fuzz the CSV reader, email check, tokens, the scenario parser, YAML dep
 	go test -run '^$$' -fuzz FuzzExprBudget -fuzztime 60s ./engine/scenario/
 	go test -run '^$$' -fuzz FuzzCheck -fuzztime 60s ./engine/yamldepth/
 	go test -run '^$$' -fuzz FuzzRenderCache -fuzztime 60s ./engine/message/
+	go test -run '^$$' -fuzz FuzzTemplateBounds -fuzztime 60s ./engine/message/
 
 ci: ## what CI runs
 	.ci/run

@@ -2,9 +2,12 @@ package mail
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/mail"
+	"slices"
+	"strings"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -95,7 +98,7 @@ func (m *Mailer) build(p pending) (*gomail.Msg, error) {
 			return nil, err
 		}
 	}
-	msg.Subject(r.Subject)
+	setSubject(msg, r.Subject)
 	msg.SetMessageIDWithValue(p.MessageID)
 	msg.SetDate()
 	// The mailto: form carries the token in its subject, so whoever reads that
@@ -107,6 +110,37 @@ func (m *Mailer) build(p pending) (*gomail.Msg, error) {
 	msg.SetBodyString(gomail.TypeTextPlain, r.Text)
 	msg.AddAlternativeString(gomail.TypeTextHTML, r.HTML)
 	return msg, nil
+}
+
+// setSubject sets the Subject header so that no line of it is longer than 76
+// characters. go-mail encodes a subject with any character outside ASCII as RFC 2047
+// encoded words of at most 75 characters and folds between them, and folds plain
+// ASCII at its spaces; a long run of ASCII without a space would stay on one line,
+// which a server refuses past 998 characters, so that subject is encoded here.
+func setSubject(msg *gomail.Msg, s string) {
+	if !plainASCII(s) || !slices.ContainsFunc(strings.Split(s, " "), func(w string) bool { return len(w) > 60 }) {
+		msg.Subject(s)
+		return
+	}
+	const chunk = 39 // bytes: 52 in base64, 64 characters with "=?UTF-8?B?" and "?="
+	var words []string
+	for len(s) > chunk {
+		words = append(words, "=?UTF-8?B?"+base64.StdEncoding.EncodeToString([]byte(s[:chunk]))+"?=")
+		s = s[chunk:]
+	}
+	words = append(words, "=?UTF-8?B?"+base64.StdEncoding.EncodeToString([]byte(s))+"?=")
+	msg.SetGenHeaderPreformatted(gomail.HeaderSubject, strings.Join(words, "\r\n "))
+}
+
+// plainASCII reports whether s is printable ASCII and tabs, which go-mail sends as
+// it is.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if (s[i] < ' ' || s[i] > '~') && s[i] != '\t' {
+			return false
+		}
+	}
+	return true
 }
 
 // unsubscribeMailbox is the mailto: address of List-Unsubscribe, on the sender's domain.

@@ -139,7 +139,7 @@ func (t *template) renderCached(d Data) (*Rendered, bool, error) {
 		return nil, false, nil
 	}
 	v := view{Lead: d.Lead, UnsubscribeURL: d.UnsubscribeURL}
-	subject, err := t.execText(t.subject, t.fm.subject, v)
+	subject, err := t.execSubject(v)
 	if err != nil {
 		return nil, false, nil
 	}
@@ -151,9 +151,9 @@ func (t *template) renderCached(d Data) (*Rendered, bool, error) {
 	var body bytes.Buffer
 	if t.markdown != nil {
 		// A Markdown body prints the unsubscribe URL as a value, as a full render does.
-		err = t.slotMarkdown.Execute(&body, &slotView{Lead: d.Lead, UnsubscribeURL: d.UnsubscribeURL, slots: slots})
+		err = t.slotMarkdown.execute(&body, &slotView{Lead: d.Lead, UnsubscribeURL: d.UnsubscribeURL, slots: slots})
 	} else {
-		err = t.slotHTML.Execute(&body, &slotView{Lead: d.Lead, UnsubscribeURL: unsubMarker, slots: slots})
+		err = t.slotHTML.execute(&body, &slotView{Lead: d.Lead, UnsubscribeURL: unsubMarker, slots: slots})
 	}
 	if err != nil {
 		// Such as {{template}} given other data than $, or {{index}} out of range for
@@ -162,12 +162,19 @@ func (t *template) renderCached(d Data) (*Rendered, bool, error) {
 	}
 	bodySlots := len(slots.vals)
 	var doc strings.Builder
-	err = t.layout.slotTmpl.Execute(&doc, &slotLayoutView{Lead: d.Lead, UnsubscribeURL: unsubMarker,
+	err = t.layout.slotTmpl.execute(&doc, &slotLayoutView{Lead: d.Lead, UnsubscribeURL: unsubMarker,
 		Subject: subject, Preheader: preheader, Body: bodyMarker, slots: slots})
 	if err != nil {
 		return nil, false, nil
 	}
-	if slices.ContainsFunc(slots.vals, func(v string) bool { return !plainValue(v) }) {
+	// Values filled in are not written by a template run, so not bounded by one: a
+	// message whose values come near a run's output limit is rendered in full,
+	// which keeps to it.
+	printed := 0
+	for _, v := range slots.vals {
+		printed += len(v)
+	}
+	if printed > maxRunOutput/4 || slices.ContainsFunc(slots.vals, func(v string) bool { return !plainValue(v) }) {
 		return nil, false, nil
 	}
 	key := fmt.Sprintf("%t%t\x00%s\x00%s", d.Tracking.PixelURL != "", d.Tracking.HoneypotURL != "", body.String(), doc.String())

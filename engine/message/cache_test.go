@@ -103,9 +103,9 @@ func TestRenderCacheFallsBack(t *testing.T) {
 	files := map[string]string{
 		"class.html":   "<p class=\"{{.Lead.Industry}}\">{{.Lead.LastName}}</p>",
 		"style.html":   "<p style=\"color: {{.Lead.Industry}}\">{{.Lead.LastName}}</p>",
-		"href.html":    "<p><a href=\"{{.Lead.Source}}\">x</a> <a href=\"https://x.example/{{.Lead.Source}}\">y</a></p>",
+		"href.html":    "<p><a href=\"{{.Lead.Source}}\" data-notrack>x</a> <a href=\"https://x.example/{{.Lead.Source}}\">y</a></p>",
 		"mailto.md":    "[{{.Lead.LastName}}](mailto:{{.Lead.LastName}})",
-		"rawhref.md":   "<a href=\"{{.Lead.Source}}\">リンク</a>",
+		"rawhref.md":   "<a href=\"{{.Lead.Source}}\" data-notrack>リンク</a>",
 		"sub.html":     "{{define \"x\"}}<p>{{.LastName}}</p>{{end}}{{template \"x\" .Lead}}",
 		"sameurl.html": "<p><a href=\"https://x.example/?q={{.Lead.LastName}}\" data-notrack>{{.Lead.LastName}}</a></p>",
 		// Found by review: a value as the text of an untracked link, which the text

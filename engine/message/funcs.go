@@ -33,6 +33,7 @@ func funcs() map[string]any {
 		"attr":       fnAttr,
 		valueFunc:    value,
 		markdownFunc: func(v any) string { return placeholder(printable(v)) },
+		pathFunc:     escapeURLPath,
 	}
 }
 

@@ -36,7 +36,12 @@ type Error struct {
 	Line   int
 	Column int
 	Msg    string
+	err    error // the cause, such as ErrLimit
 }
+
+// Unwrap returns the cause of the problem, when there is one to test for, such as
+// ErrLimit.
+func (e *Error) Unwrap() error { return e.err }
 
 // Error formats the problem as "file:line:column: message", leaving out the
 // parts of the position that are not known.
@@ -107,7 +112,7 @@ func EachLink(f func(Link) string) func([]Link) ([]string, error) {
 
 // Rendered is a message ready to be sent.
 type Rendered struct {
-	// Subject is the subject line, on one line.
+	// Subject is the subject line, on one line, of at most MaxSubject characters.
 	Subject string
 	// Preheader is the preview text shown after the subject in inboxes.
 	Preheader string

@@ -23,15 +23,15 @@ import (
 type template struct {
 	name, file string
 	fm         *frontMatter
-	subject    *texttemplate.Template
-	preheader  *texttemplate.Template
-	markdown   *texttemplate.Template // a Markdown body, or
-	html       *htmltemplate.Template // an HTML body
+	subject    *runner
+	preheader  *runner
+	markdown   *runner // a Markdown body, or
+	html       *runner // an HTML body
 	layout     *layout
 
 	// The body again, its printing actions ending in $.Slot, for the render cache.
-	slotMarkdown *texttemplate.Template
-	slotHTML     *htmltemplate.Template
+	slotMarkdown *runner
+	slotHTML     *runner
 	cache        renderCache
 }
 
@@ -39,8 +39,8 @@ type template struct {
 type layout struct {
 	name, file string
 	src        string
-	tmpl       *htmltemplate.Template
-	slotTmpl   *htmltemplate.Template // for the render cache
+	tmpl       *runner
+	slotTmpl   *runner // for the render cache
 }
 
 // view is what a subject, preheader or body template sees. It has no func fields
@@ -95,10 +95,14 @@ func parseLayout(file, name, src string) (*layout, error) {
 	if !usesField(htmlTrees(tmpl), "Body") {
 		return nil, &Error{File: file, Line: 1, Msg: "the layout never shows the message: it needs {{.Body}}"}
 	}
+	if err := bound(htmlTrees(tmpl)); err != nil {
+		return nil, templateError(file, err, src, pos{1, 1})
+	}
 	addToActions(htmlTrees(tmpl), valueFunc)
 	slotTmpl := htmltemplate.Must(newHTML("layout").Parse(src))
+	_ = bound(htmlTrees(slotTmpl)) // the same template: checked above
 	addSlotToActions(htmlTrees(slotTmpl), true)
-	l := &layout{name: name, file: file, src: src, tmpl: tmpl, slotTmpl: slotTmpl}
+	l := &layout{name: name, file: file, src: src, tmpl: htmlRunner(tmpl), slotTmpl: htmlRunner(slotTmpl)}
 	if err := checkStyles(file, src, 1); err != nil {
 		return nil, err
 	}
@@ -120,13 +124,21 @@ func parseLayout(file, name, src string) (*layout, error) {
 		if _, err := finish(out, Data{Lead: sample, UnsubscribeURL: sampleUnsubscribeURL, Tracking: sampleTracking()}, false); err != nil {
 			return nil, &Error{File: file, Msg: err.Error()}
 		}
+		var doc strings.Builder
+		err = l.slotTmpl.execute(&doc, &slotLayoutView{Lead: sample, UnsubscribeURL: unsubMarker,
+			Subject: "件名", Preheader: "プリヘッダー", Body: bodyMarker, slots: &slotList{}})
+		if err == nil {
+			if err := checkLinkValues(file, doc.String()); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return l, nil
 }
 
 func (l *layout) execute(v layoutView) (string, error) {
 	var b strings.Builder
-	if err := l.tmpl.Execute(&b, v); err != nil {
+	if err := l.tmpl.execute(&b, v); err != nil {
 		return "", templateError(l.file, err, l.src, pos{1, 1})
 	}
 	return b.String(), nil
@@ -168,18 +180,28 @@ func parseTemplate(file, name, src string, layouts map[string]*layout, badLayout
 	body := pos{fm.bodyLine, 1}
 	switch path.Ext(file) {
 	case ".md":
-		t.markdown, err = newText("body").Parse(fm.body)
+		var md *texttemplate.Template
+		if md, err = newText("body").Parse(fm.body); err == nil {
+			err = bound(textTrees(md))
+		}
 		if err == nil {
-			addToActions(textTrees(t.markdown), markdownFunc)
-			t.slotMarkdown = texttemplate.Must(newText("body").Parse(fm.body))
-			addSlotToActions(textTrees(t.slotMarkdown), false)
+			addToActions(textTrees(md), markdownFunc)
+			slot := texttemplate.Must(newText("body").Parse(fm.body))
+			_ = bound(textTrees(slot)) // the same template: checked above
+			addSlotToActions(textTrees(slot), false)
+			t.markdown, t.slotMarkdown = textRunner(md), textRunner(slot)
 		}
 	default:
-		t.html, err = newHTML("body").Parse(fm.body)
+		var h *htmltemplate.Template
+		if h, err = newHTML("body").Parse(fm.body); err == nil {
+			err = bound(htmlTrees(h))
+		}
 		if err == nil {
-			addToActions(htmlTrees(t.html), valueFunc)
-			t.slotHTML = htmltemplate.Must(newHTML("body").Parse(fm.body))
-			addSlotToActions(htmlTrees(t.slotHTML), true)
+			addToActions(htmlTrees(h), valueFunc)
+			slot := htmltemplate.Must(newHTML("body").Parse(fm.body))
+			_ = bound(htmlTrees(slot)) // the same template: checked above
+			addSlotToActions(htmlTrees(slot), true)
+			t.html, t.slotHTML = htmlRunner(h), htmlRunner(slot)
 		}
 	}
 	if err != nil {
@@ -202,26 +224,66 @@ func parseTemplate(file, name, src string, layouts map[string]*layout, badLayout
 		if i == 1 && r.Subject == "" {
 			return nil, &Error{File: file, Line: fm.subject.at.line, Column: fm.subject.at.column, Msg: "the subject is empty for a lead with no fields: add a fallback with default"}
 		}
+		if err := t.checkLinks(sample); err != nil {
+			return nil, err
+		}
 	}
 	return t, nil
 }
 
+// checkLinks executes the body with slots for l and refuses it when a value sets
+// the scheme or host of a link (checkLinkValues). A body that cannot be executed
+// with slots (a {{template}} given other data than $) is not checked.
+func (t *template) checkLinks(l *lead.Lead) error {
+	var body bytes.Buffer
+	v := &slotView{Lead: l, UnsubscribeURL: unsubMarker, slots: &slotList{}}
+	if t.markdown != nil {
+		var md bytes.Buffer
+		if err := t.slotMarkdown.execute(&md, v); err != nil {
+			return nil
+		}
+		if err := markdownRenderer.Convert(md.Bytes(), &body); err != nil {
+			return nil
+		}
+	} else if err := t.slotHTML.execute(&body, v); err != nil {
+		return nil
+	}
+	return checkLinkValues(t.file, body.String())
+}
+
 // parseText parses a front-matter value as a text/template.
-func parseText(file, name string, f field) (*texttemplate.Template, error) {
+func parseText(file, name string, f field) (*runner, error) {
 	t, err := newText(name).Parse(f.value)
+	if err == nil {
+		err = bound(textTrees(t))
+	}
 	if err != nil {
 		return nil, templateError(file, err, f.value, f.at)
 	}
 	addToActions(textTrees(t), valueFunc)
-	return t, nil
+	return textRunner(t), nil
 }
 
-func (t *template) execText(tmpl *texttemplate.Template, f field, v view) (string, error) {
+func (t *template) execText(tmpl *runner, f field, v view) (string, error) {
 	var b strings.Builder
-	if err := tmpl.Execute(&b, v); err != nil {
+	if err := tmpl.execute(&b, v); err != nil {
 		return "", templateError(t.file, err, f.value, f.at)
 	}
 	return oneLine(b.String()), nil
+}
+
+// MaxSubject is the most characters a subject has: a longer one is cut to
+// MaxSubject-1 characters and "…". Inboxes show far fewer, and a header line of
+// more than 998 bytes is refused by mail servers.
+const MaxSubject = 150
+
+// execSubject renders the subject, cut to MaxSubject characters.
+func (t *template) execSubject(v view) (string, error) {
+	s, err := t.execText(t.subject, t.fm.subject, v)
+	if err != nil || utf8.RuneCountInString(s) <= MaxSubject {
+		return s, err
+	}
+	return strings.TrimRight(string([]rune(s)[:MaxSubject-1]), " ") + "…", nil
 }
 
 // render renders the template for d, from the render cache when it can.
@@ -239,7 +301,7 @@ func (t *template) renderFull(d Data) (*Rendered, error) {
 		l = &lead.Lead{}
 	}
 	v := view{Lead: l, UnsubscribeURL: d.UnsubscribeURL}
-	subject, err := t.execText(t.subject, t.fm.subject, v)
+	subject, err := t.execSubject(v)
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +313,7 @@ func (t *template) renderFull(d Data) (*Rendered, error) {
 	bodyAt := pos{t.fm.bodyLine, 1}
 	if t.markdown != nil {
 		var md bytes.Buffer
-		if err := t.markdown.Execute(&md, v); err != nil {
+		if err := t.markdown.execute(&md, v); err != nil {
 			return nil, templateError(t.file, err, t.fm.body, bodyAt)
 		}
 		var out bytes.Buffer
@@ -259,7 +321,7 @@ func (t *template) renderFull(d Data) (*Rendered, error) {
 			return nil, fmt.Errorf("markdown: %w", err)
 		}
 		body.WriteString(fillPlaceholders(out.String()))
-	} else if err := t.html.Execute(&body, v); err != nil {
+	} else if err := t.html.execute(&body, v); err != nil {
 		return nil, templateError(t.file, err, t.fm.body, bodyAt)
 	}
 
@@ -295,6 +357,9 @@ var templateErrorRE = regexp.MustCompile(`(?s)^(?:html/)?template: ?[^:\s]*(?::(
 
 var executingRE = regexp.MustCompile(`^executing "[^"]*" at `)
 
+// limitCallRE is how an error of a function that charges a run starts.
+var limitCallRE = regexp.MustCompile(`^at <_[a-z]+[^>]*>: error calling _[a-z]+: `)
+
 // quotedRE finds the token a parse error is about: unexpected "]" in operand,
 // function "env" not defined.
 var quotedRE = regexp.MustCompile(`(?:unexpected|function) "([^"]+)"`)
@@ -303,22 +368,30 @@ var quotedRE = regexp.MustCompile(`(?:unexpected|function) "([^"]+)"`)
 // start into an *Error with the position in the file. The column is counted in
 // characters; it is known only where the template package gives one.
 func templateError(file string, err error, src string, start pos) *Error {
+	var cause error
+	if errors.Is(err, ErrLimit) {
+		cause = ErrLimit
+	}
 	m := templateErrorRE.FindStringSubmatch(err.Error())
 	if m == nil {
-		return &Error{File: file, Line: start.line, Msg: err.Error()}
+		return &Error{File: file, Line: start.line, Msg: err.Error(), err: cause}
 	}
 	line := 1 // the error does not say: the start of the template
 	if m[1] != "" {
 		line, _ = strconv.Atoi(m[1])
 	}
 	msg := executingRE.ReplaceAllString(m[3], "at ")
+	if errors.Is(err, ErrLimit) {
+		// "at <_range 3>: error calling _range: ..." names functions authors never wrote.
+		msg = limitCallRE.ReplaceAllString(msg, "")
+	}
 	switch {
 	case msg == "unexpected EOF":
 		msg = "the template ends too early: an {{if}}, {{range}}, {{with}} or {{define}} has no {{end}}"
 	case strings.Contains(msg, "non-text context"):
 		msg, _, _ = strings.Cut(msg, ": {") // drop html/template's internal state
 	}
-	e := &Error{File: file, Line: start.line + line - 1, Msg: msg}
+	e := &Error{File: file, Line: start.line + line - 1, Msg: msg, err: cause}
 	lines := strings.Split(src, "\n")
 	if m[1] == "" || start.column == 0 || line < 1 || line > len(lines) {
 		return e

@@ -73,6 +73,9 @@ func Serve(t testing.TB, ln net.Listener, opts ...Option) *Server {
 	s.srv.ReadTimeout = 30 * time.Second
 	s.srv.WriteTimeout = 30 * time.Second
 	s.srv.MaxRecipients = 100
+	// RFC 5322: a line is at most 998 characters and CRLF; go-smtp counts the LF of
+	// the line before.
+	s.srv.MaxLineLength = 1000
 	for _, o := range opts {
 		o(s)
 	}
