@@ -201,6 +201,39 @@ steps:
 		require.Equal(t, lead.StageMQL, b.lead(t, id).Stage)
 	})
 
+	t.Run("HistoryFunctionsReadTheLeadsEvents", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, map[string]string{
+			"scoring.yaml": "behavior:\n  - { id: pricing-thrice, on: page_visited, if: 'visit_count(\"/pricing\", \"30d\") >= 3', points: 25, max_total: 1 }\n",
+			"seminar.yaml": `
+id: seminar
+trigger: { event: form_submitted, if: event.form == "seminar" }
+steps:
+  - id: priced
+    if: 'visited("/pricing") && submitted("seminar")'
+    yes: hello
+    no: end
+  - id: hello
+    send: course/day1
+`})
+		in := lead.Input{Email: "history@example.co.jp"}
+		var id int64
+		for i := range 3 {
+			id = b.record(t, in, lead.TypePageVisited, map[string]any{"url": "https://example.co.jp/pricing?p=" + string(rune('a'+i))})
+			b.dispatched(t)
+			if i < 2 {
+				require.Zero(t, b.lead(t, id).Score, "visit %d", i+1)
+			}
+		}
+		require.Equal(t, 25, b.lead(t, id).Score, "the third visit in 30 days")
+		b.record(t, in, lead.TypeFormSubmitted, map[string]any{"form": "seminar"})
+		b.message(t, id, "hello", 15*time.Second)
+
+		other := b.record(t, lead.Input{Email: "nohistory@example.co.jp"}, lead.TypeFormSubmitted, map[string]any{"form": "seminar"})
+		require.Equal(t, "completed", b.ended(t, other, 15*time.Second))
+		require.Empty(t, b.sentSteps(t, other), "no pricing visit: the no branch")
+	})
+
 	t.Run("ABrokenModelIsRefusedAndTheRunningOneStays", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, map[string]string{"scoring.yaml": shippedScoring(t)})

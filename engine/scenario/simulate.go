@@ -145,6 +145,8 @@ func Simulate(s *Scenario, l LeadEnv, trigger EventEnv, events []TestEvent, opt 
 	l = cloneLead(l)
 	lead0 := cloneLead(l)
 	sim.lead0 = &lead0
+	hist := &MemHistory{}
+	l = l.WithHistory(hist)
 
 	if s.Trigger.Cron != nil || opt.CheckTrigger {
 		if s.Trigger.Cron != nil {
@@ -168,6 +170,9 @@ func Simulate(s *Scenario, l LeadEnv, trigger EventEnv, events []TestEvent, opt 
 		}
 	}
 	sim.Enrolled = true
+	if trigger.Type != "" {
+		hist.Add(trigger.Type, cmp.Or(trigger.At, start), trigger.Props)
+	}
 	enters := "enters"
 	switch {
 	case s.Trigger.Cron != nil:
@@ -229,9 +234,11 @@ func Simulate(s *Scenario, l LeadEnv, trigger EventEnv, events []TestEvent, opt 
 				if ev.Engage == Clicked {
 					typ = "email_clicked"
 				}
+				hist.Add(typ, at, map[string]any{"verdict": "human"})
 				ee = EventEnvOf(typ, at, map[string]any{"link_name": ev.Link, "step": ev.Ref})
 				woken = waiting != nil && waiting.Ref == ev.Ref
 			} else {
+				hist.Add(ev.Type, at, ev.Props)
 				ee = EventEnvOf(ev.Type, at, ev.Props)
 				if ee.Type == "stage_changed" && ee.To != "" {
 					ee.From = l.Stage

@@ -399,3 +399,60 @@ tests:
 	require.Len(t, res[3].Failures, 1)
 	require.Regexp(t, `^test.yaml:\d+:\d+: the test's lead employees: must be a whole number`, res[3].Failures[0])
 }
+
+func TestHistoryFunctions(t *testing.T) {
+	t.Parallel()
+	s := mustParse(t, `
+trigger: { event: form_submitted, if: event.form == "seminar" }
+steps:
+  - id: thanks
+    send: seminar/thanks
+  - wait: 3d
+  - id: interested
+    if: 'visited("/pricing", "7d") || submitted("demo-request") || opened_count("30d") >= 2'
+    yes: call
+    no: end
+  - id: call
+    escalate: 料金ページ閲覧・デモ申込・開封2回のいずれか
+tests:
+  - name: a pricing visit within the week
+    lead: { email: a@example.com }
+    event: { form: seminar }
+    events: [ { after: 1d, type: page_visited, props: { url: "https://x.jp/pricing" } } ]
+    expect: { escalated: true }
+  - name: a demo request
+    lead: { email: b@example.com }
+    event: { form: seminar }
+    events: [ { after: 2d, type: form_submitted, props: { form: demo-request } } ]
+    expect: { escalated: true }
+  - name: two opens
+    lead: { email: c@example.com }
+    event: { form: seminar }
+    events: [ { after: 1h, opened: thanks }, { after: 2h, opened: thanks } ]
+    expect: { escalated: true }
+  - name: nothing
+    lead: { email: d@example.com }
+    event: { form: seminar }
+    events: [ { after: 1h, opened: thanks }, { after: 1d, type: page_visited, props: { url: "https://x.jp/about" } } ]
+    expect: { escalated: false }
+`)
+	res := s.RunTests()
+	require.Len(t, res, 4)
+	for _, r := range res {
+		require.True(t, r.Passed(), r.String())
+	}
+}
+
+func TestStepConditionsCannotNameTheEvent(t *testing.T) {
+	t.Parallel()
+	_, err := scenario.Parse("test.yaml", []byte(`
+trigger: { event: form_submitted }
+steps:
+  - id: check
+    if: event.form == "seminar"
+    yes: end
+`), scenario.Options{})
+	require.ErrorContains(t, err, `test.yaml:5:9: a step's condition sees the lead, not an event`)
+	_, err = scenario.Parse("test.yaml", []byte("trigger: { event: manual }\nsteps:\n  - if: 'visited(3)'\n    yes: end\n"), scenario.Options{})
+	require.ErrorContains(t, err, "does not compile")
+}

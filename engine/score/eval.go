@@ -218,6 +218,8 @@ func (m *Model) runTest(t *Test) TestResult {
 	if l.Stage == "" {
 		l.Stage = lead.StageInquiry
 	}
+	hist := &scenario.MemHistory{}
+	l = l.WithHistory(hist)
 	var profile int
 	var behavior float64
 	behaviorAt := testStart
@@ -256,6 +258,7 @@ func (m *Model) runTest(t *Test) TestResult {
 			problem("event %s at +%s comes before the one before it", ev.Type, ev.After)
 		}
 		now = at
+		hist.Add(ev.Type, at, ev.Props)
 		env := scenario.NewEnv(l, scenario.EventEnvOf(ev.Type, at, ev.Props), at)
 		got, err := m.BehaviorAwards(env, counter)
 		if err != nil {
