@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Event types nurture records itself (DESIGN.md "Event types"). Clients may send
+// Event types nurture records itself. Clients may send
 // form_submitted, page_visited and custom types; the others describe what nurture did
 // or saw and are refused from outside, so that nobody can fake an open or a bounce.
 const (

@@ -20,7 +20,7 @@ func (m *Mailer) trackURL(t track.Token) string {
 	return m.endpointURL(t.Kind, m.cfg.Signer.Sign(t))
 }
 
-// endpointURL is the URL of the public endpoint (DESIGN.md "HTTP") for a signed token
+// endpointURL is the URL of the public endpoint (README, "Tracking and unsubscribe") for a signed token
 // of kind.
 func (m *Mailer) endpointURL(kind track.Kind, tok string) string {
 	switch kind {

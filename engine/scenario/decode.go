@@ -15,8 +15,8 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// EventTypes are the event types the engine itself records (DESIGN.md "Event
-// types"), plus manual. A trigger may also name a custom type sent through the API,
+// EventTypes are the event types the engine itself records (docs/ARCHITECTURE.md
+// lists them), plus manual. A trigger may also name a custom type sent through the API,
 // as long as it does not look like a misspelt one of these.
 var EventTypes = []string{
 	"lead_created", "lead_updated", "form_submitted", "page_visited", "email_sent",

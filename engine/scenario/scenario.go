@@ -1,4 +1,4 @@
-// Package scenario reads marketers' scenario files (DESIGN.md "Scenario files"), checks
+// Package scenario reads marketers' scenario files (scenarios/README.md documents them for marketers), checks
 // them, and runs their steps. Parsing and checking turn a file into a Scenario, or into
 // a list of *Error naming file:line:column. Advance is the step code: the River workers
 // of engine/flow and the simulator both call it, so what `nurture simulate` prints is

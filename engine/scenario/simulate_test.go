@@ -10,7 +10,7 @@ import (
 	"github.com/nurture-dev/nurture/engine/scenario"
 )
 
-// followup is the white-paper follow-up of DESIGN.md, with a goal, exit_if and a
+// followup is the white-paper follow-up of the shipped examples, with a goal, exit_if and a
 // send window.
 const followup = `
 id: followup
