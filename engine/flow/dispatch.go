@@ -23,9 +23,10 @@ const dispatchBatch = 500
 // time it is dispatched must not hold back the events after it for ever.
 const maxDispatchAttempts = 5
 
-// dispatchLock is held by the process dispatching ("nurtdisp"): events are shown to
-// the scenarios in order, one batch at a time, whichever process does it.
-const dispatchLock int64 = 0x6e75727464697370
+// dispatchLock is held by the process dispatching: events are shown to the scenarios
+// in order, one batch at a time, whichever process does it. Bulk scoring takes it too
+// (see score.DispatchLock), and the dispatcher waits its turn.
+const dispatchLock = score.DispatchLock
 
 // dispatchLoop dispatches new events until ctx is done: at once when the database
 // says events arrived, and every DispatchInterval in case a notification was missed.

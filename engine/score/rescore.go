@@ -15,6 +15,18 @@ import (
 	"github.com/nurture-dev/nurture/engine/scenario"
 )
 
+// DispatchLock is the advisory lock ("nurtdisp") the event dispatcher holds for each
+// batch. The bulk operations here take it for each of their transactions, so that they
+// never interleave with the dispatcher's scoring of the same leads: the dispatcher
+// skips its turn (it only tries the lock) and carries on once they commit.
+const DispatchLock int64 = 0x6e75727464697370
+
+// lockDispatch waits for the dispatcher's lock in tx.
+func lockDispatch(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, DispatchLock)
+	return err
+}
+
 // The SQL of a lead's current behaviour points and grade, shared by the bulk
 // statements below (the single-lead one lives in engine/lead).
 func decaySQL(points, at string) string {
@@ -37,7 +49,11 @@ func Decay(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time) (int6
 	// Points under a hundredth are dropped to zero, so that a lead long idle leaves
 	// the set this statement looks at.
 	var n int64
-	err := db.QueryRow(ctx, `WITH o AS (
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if err := lockDispatch(ctx, tx); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `WITH o AS (
 			SELECT id, grade FROM leads
 			WHERE behavior_score <> 0 AND (round(profile_score + `+b+`)::int <> score OR abs(`+b+`) < 0.01)
 			FOR UPDATE),
@@ -52,7 +68,8 @@ func Decay(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time) (int6
 			SELECT id, 'grade_changed', jsonb_build_object('from', old_grade, 'to', grade, 'score', score, 'by', 'decay')
 			FROM u WHERE old_grade <> grade)
 		SELECT count(*) FROM u`,
-		now, m.HalfLife.Seconds(), m.Grades.Hot, m.Grades.Warm).Scan(&n)
+			now, m.HalfLife.Seconds(), m.Grades.Hot, m.Grades.Warm).Scan(&n)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("decay scores: %w", err)
 	}
@@ -83,19 +100,50 @@ func Rescore(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time, log
 	return Resum(ctx, db, m, now)
 }
 
+// resumRange is how many lead IDs Resum sums in one transaction.
+const resumRange = 100_000
+
 // Resum sums every lead's score from the ledger, writing the leads whose stored
-// score, grade or points differ from it.
+// score, grade or points differ from it. It works through the leads a range of IDs
+// at a time, each range in a transaction that holds the dispatcher's lock and locks
+// the range's leads before it reads the ledger: a scenario step adding points to one
+// of them meanwhile either committed before (and is summed) or waits and adds its
+// points to the sum.
 func Resum(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time) error {
+	var top int64
+	if err := db.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM leads`).Scan(&top); err != nil {
+		return fmt.Errorf("re-score leads: %w", err)
+	}
+	for lo := int64(0); lo <= top; lo += resumRange {
+		hi := lo + resumRange
+		err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+			if err := lockDispatch(ctx, tx); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM leads WHERE id >= $1 AND id < $2 ORDER BY id FOR UPDATE`, lo, hi); err != nil {
+				return err
+			}
+			return resumTx(ctx, tx, m, now, lo, hi)
+		})
+		if err != nil {
+			return fmt.Errorf("re-score leads: %w", err)
+		}
+	}
+	return nil
+}
+
+// resumTx sums the leads with IDs in [lo, hi) from the ledger.
+func resumTx(ctx context.Context, tx pgx.Tx, m *Model, now time.Time, lo, hi int64) error {
 	lb := decaySQL("l.behavior_score", "l.behavior_at")
-	_, err := db.Exec(ctx, `WITH s AS (
+	args := []any{now, m.HalfLife.Seconds(), m.Grades.Hot, m.Grades.Warm, lo, hi}
+	_, err := tx.Exec(ctx, `WITH s AS (
 			SELECT lead_id,
 				coalesce(sum(points) FILTER (WHERE kind <> 'behavior'), 0)::int AS fixed,
 				coalesce(sum(`+decaySQL("points", "at")+`) FILTER (WHERE kind = 'behavior'), 0) AS behavior
-			FROM score_ledger GROUP BY lead_id),
+			FROM score_ledger WHERE lead_id >= $5 AND lead_id < $6 GROUP BY lead_id),
 		o AS (SELECT l.id, l.grade, s.fixed, s.behavior FROM leads l JOIN s ON s.lead_id = l.id
 			WHERE l.profile_score <> s.fixed OR abs(`+lb+` - s.behavior) >= 0.01
-				OR l.score <> round(s.fixed + s.behavior)::int
-			FOR UPDATE OF l),
+				OR l.score <> round(s.fixed + s.behavior)::int),
 		u AS (UPDATE leads l SET profile_score = o.fixed, behavior_score = o.behavior,
 				behavior_at = $1::timestamptz, score = round(o.fixed + o.behavior)::int,
 				grade = `+gradeSQL("round(o.fixed + o.behavior)")+`
@@ -103,20 +151,17 @@ func Resum(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time) error
 			RETURNING l.id, l.grade, l.score, o.grade AS old_grade)
 		INSERT INTO events (lead_id, type, properties)
 		SELECT id, 'grade_changed', jsonb_build_object('from', old_grade, 'to', grade, 'score', score, 'by', 'rescore')
-		FROM u WHERE old_grade <> grade`, now, m.HalfLife.Seconds(), m.Grades.Hot, m.Grades.Warm)
+		FROM u WHERE old_grade <> grade`, args...)
 	if err != nil {
-		return fmt.Errorf("re-score leads: %w", err)
+		return err
 	}
 	// Leads with points but no ledger rows (scored before the ledger existed, then
 	// re-scored by a model without those rules) keep their fixed points only.
-	_, err = db.Exec(ctx, `UPDATE leads l SET behavior_score = 0, behavior_at = $1::timestamptz,
+	_, err = tx.Exec(ctx, `UPDATE leads l SET behavior_score = 0, behavior_at = $1::timestamptz,
 			score = l.profile_score, grade = `+gradeSQL("l.profile_score")+`
-		WHERE l.behavior_score <> 0 AND NOT EXISTS (SELECT 1 FROM score_ledger s WHERE s.lead_id = l.id)`,
-		now, m.HalfLife.Seconds(), m.Grades.Hot, m.Grades.Warm)
-	if err != nil {
-		return fmt.Errorf("re-score leads: %w", err)
-	}
-	return nil
+		WHERE l.id >= $5 AND l.id < $6 AND l.behavior_score <> 0
+			AND NOT EXISTS (SELECT 1 FROM score_ledger s WHERE s.lead_id = l.id)`, args...)
+	return err
 }
 
 // reprofilePage is how many leads reprofile evaluates per transaction.
@@ -142,7 +187,22 @@ func reprofile(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time, l
 			return nil
 		}
 		after = leads[len(leads)-1].ID
-		if err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error { return reprofilePageTx(ctx, tx, m, leads, now, log) }); err != nil {
+		err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+			if err := lockDispatch(ctx, tx); err != nil {
+				return err
+			}
+			// Read again under the lock: the page as the dispatcher left it.
+			ids := make([]int64, len(leads))
+			for i, l := range leads {
+				ids[i] = l.ID
+			}
+			fresh, err := lead.FindLeadsByID(ctx, tx, ids)
+			if err != nil {
+				return err
+			}
+			return reprofilePageTx(ctx, tx, m, fresh, now, log)
+		})
+		if err != nil {
 			return fmt.Errorf("re-profile: %w", err)
 		}
 	}
