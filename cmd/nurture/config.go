@@ -73,6 +73,10 @@ type Config struct {
 	// JobRescue is how long a job may stay running before it is taken for the job of
 	// a process that died and run again. Defaults to 5m.
 	JobRescue time.Duration
+	// WatchInterval is how often serve looks at the scenarios and templates folders
+	// for changed files; a change is loaded once it has stayed the same for one more
+	// look. Defaults to 2s.
+	WatchInterval time.Duration
 	// FrequencyCap is the most marketing messages a lead gets from all scenarios in
 	// any 24 hours and any 7 days, written "2/day,5/week", "3/week" or "off"; a send
 	// step over it waits for the next allowed time. Templates marked transactional
@@ -93,8 +97,8 @@ func (s setting) flagName() string {
 // settings binds the configuration to its variables. Only settings a command uses
 // become its flags; all use the same names.
 type settings struct {
-	all                                                      []setting
-	clickSettle, smtpPool, sendRate, jobRescue, frequencyCap string
+	all                                                                     []setting
+	clickSettle, smtpPool, sendRate, jobRescue, frequencyCap, watchInterval string
 }
 
 func newSettings(c *Config) *settings {
@@ -121,6 +125,7 @@ func newSettings(c *Config) *settings {
 		{"NURTURE_DKIM_SELECTOR", "nurture", "DKIM selector", &c.DKIMSelector},
 		{"NURTURE_DKIM_DOMAIN", "", "DKIM signing domain; empty uses the domain of NURTURE_FROM", &c.DKIMDomain},
 		{"NURTURE_JOB_RESCUE", "5m", "how long a job may run before it is taken for a dead process's and run again (more than 1m)", &s.jobRescue},
+		{"NURTURE_WATCH_INTERVAL", "2s", "how often the scenarios and templates folders are looked at for changed files", &s.watchInterval},
 		{"NURTURE_FREQUENCY_CAP", mail.DefaultFrequencyCap.String(), "most marketing mails per lead across all scenarios, per day and per week (\"2/day,5/week\", \"3/week\" or \"off\"); transactional templates are exempt", &s.frequencyCap},
 	}
 	return s
@@ -163,6 +168,11 @@ func (c *Config) validate(s *settings) error {
 		errs = append(errs, fmt.Errorf("NURTURE_JOB_RESCUE: %q is not a duration such as 5m", s.jobRescue))
 	} else {
 		c.JobRescue = d
+	}
+	if d, err := time.ParseDuration(s.watchInterval); err != nil || d <= 0 {
+		errs = append(errs, fmt.Errorf("NURTURE_WATCH_INTERVAL: %q is not a duration such as 2s", s.watchInterval))
+	} else {
+		c.WatchInterval = d
 	}
 	if n, err := strconv.Atoi(s.smtpPool); err != nil || n < 1 || n > 100 {
 		errs = append(errs, fmt.Errorf("NURTURE_SMTP_POOL: %q is not a number from 1 to 100", s.smtpPool))

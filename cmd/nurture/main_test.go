@@ -177,6 +177,7 @@ func TestServeRefusesBadSettings(t *testing.T) {
 		{"BadBaseURL", map[string]string{"NURTURE_BASE_URL": "example.com"}, nil, "NURTURE_BASE_URL"},
 		{"BadDatabaseURL", map[string]string{"NURTURE_DATABASE_URL": "mysql://x"}, nil, "NURTURE_DATABASE_URL"},
 		{"BadFrequencyCap", map[string]string{"NURTURE_FREQUENCY_CAP": "2/month"}, nil, "NURTURE_FREQUENCY_CAP: \"2/month\": a cap is per day or per week"},
+		{"BadWatchInterval", map[string]string{"NURTURE_WATCH_INTERVAL": "0s"}, nil, "NURTURE_WATCH_INTERVAL"},
 		{"BadFrequencyCapFlag", nil, []string{"--frequency-cap", "0/day"}, "NURTURE_FREQUENCY_CAP"},
 	}
 	for _, tt := range tests {

@@ -25,10 +25,6 @@ const (
 	jobShutdownTimeout  = 30 * time.Second
 )
 
-// templatesWatchInterval is how often serve looks for changed templates (scenarios are
-// watched by the engine, as often).
-const templatesWatchInterval = 2 * time.Second
-
 func (c *cli) serve(ctx context.Context, args []string) error {
 	var cfg Config
 	fs := c.flagSet("serve", "serve [flags]", "Runs nurture: the JSON API, tracking and unsubscribe pages, the console and the\njob workers. With no database URL it starts a private PostgreSQL under the data dir.\nStops cleanly on SIGINT or SIGTERM.")
@@ -78,7 +74,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	defer signal.Stop(hup)
 	log.Info("frequency cap on marketing mail per lead", "cap", cfg.FrequencyCap.String())
 	engine := flow.New(flow.Config{Pool: db.Pool, Mailer: mg.mailer, ScenariosDir: cfg.ScenariosDir,
-		Templates: mg.Templates, Settle: cfg.ClickSettle, Logger: log})
+		Templates: mg.Templates, Settle: cfg.ClickSettle, WatchInterval: cfg.WatchInterval, Logger: log})
 	workers := queue.NewWorkers()
 	river.AddWorker(workers, &mail.SendWorker{Mailer: mg.mailer, Pool: db.Pool})
 	engine.AddWorkers(workers)
@@ -101,7 +97,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 				log.Error("scenario engine stopped", "error", err)
 			}
 		}()
-		go mg.watchTemplates(engineCtx, templatesWatchInterval)
+		go mg.watchTemplates(engineCtx, cfg.WatchInterval)
 		go func() {
 			for {
 				select {

@@ -42,7 +42,9 @@ func Stamp(dir string) ([32]byte, error) {
 // the zero stamp; one that cannot be read for another reason is left alone until it
 // can.
 func Watch(ctx context.Context, dir string, every time.Duration, loaded func() [32]byte, reload func()) {
-	t := time.NewTicker(every)
+	// A timer set again after each look, not a ticker: a ticker keeps a tick that
+	// falls during a slow reload, and the two looks after it would be moments apart.
+	t := time.NewTimer(every)
 	defer t.Stop()
 	var seen [32]byte
 	for {
@@ -51,6 +53,7 @@ func Watch(ctx context.Context, dir string, every time.Duration, loaded func() [
 			return
 		case <-t.C:
 		}
+		t.Reset(every)
 		stamp, err := Stamp(dir)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			continue

@@ -73,3 +73,44 @@ func TestWatchReloadsOnceSettled(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	require.Equal(t, int32(1), reloads.Load(), "one change, one reload")
 }
+
+// TestWatchSettlesAfterASlowReload changes the folder while a reload is still running,
+// longer than an interval: the change is read only after it has stayed the same for
+// an interval from the end of that reload, not at the first look after it.
+func TestWatchSettlesAfterASlowReload(t *testing.T) {
+	t.Parallel()
+	const every = 50 * time.Millisecond
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("one"), 0o644))
+	var loaded atomic.Value
+	loaded.Store([32]byte{}) // nothing loaded yet: the first look that settles reloads
+	reloading, finish := make(chan struct{}), make(chan struct{})
+	reloaded := make(chan time.Time, 2)
+	var reloads atomic.Int32
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go Watch(ctx, dir, every, func() [32]byte { return loaded.Load().([32]byte) }, func() {
+		s, _ := Stamp(dir)
+		loaded.Store(s)
+		if reloads.Add(1) == 1 {
+			close(reloading)
+			<-finish
+		}
+		reloaded <- time.Now()
+	})
+
+	<-reloading
+	tmp := filepath.Join(t.TempDir(), "a.yaml")
+	require.NoError(t, os.WriteFile(tmp, []byte("two!"), 0o644))
+	require.NoError(t, os.Rename(tmp, filepath.Join(dir, "a.yaml")))
+	time.Sleep(3 * every) // the reload runs on past a few looks' time
+	close(finish)
+	first := <-reloaded
+	var second time.Time
+	select {
+	case second = <-reloaded:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the change made during the reload was not reloaded")
+	}
+	require.GreaterOrEqual(t, second.Sub(first), every, "the change stayed the same for an interval before it was read")
+}
