@@ -45,5 +45,7 @@ func TestREADMECurlExamples(t *testing.T) {
 	status, body := srv.requestWithKey(t, string(key[1]), "GET", "/api/v1/leads/1", "")
 	require.Equal(t, 200, status)
 	require.Equal(t, "情報システム部", body["department"], "the form's fields reached the lead")
-	require.Len(t, body["timeline"], 4)
+	require.Equal(t, "sal", body["stage"], "the stage example moved the lead")
+	require.Equal(t, "500万円", body["bant"].(map[string]any)["budget"], "the BANT example recorded it")
+	require.Len(t, body["timeline"], 6, "created, updated, the form, the visit, the stage change, the BANT update")
 }
