@@ -158,9 +158,9 @@ func resumTx(ctx context.Context, tx pgx.Tx, m *Model, now time.Time, lo, hi int
 	// Leads with points but no ledger rows (scored before the ledger existed, then
 	// re-scored by a model without those rules) keep their fixed points only.
 	_, err = tx.Exec(ctx, `UPDATE leads l SET behavior_score = 0, behavior_at = $1::timestamptz,
-			score = l.profile_score, grade = `+gradeSQL("l.profile_score")+`
-		WHERE l.id >= $5 AND l.id < $6 AND l.behavior_score <> 0
-			AND NOT EXISTS (SELECT 1 FROM score_ledger s WHERE s.lead_id = l.id)`, args...)
+			score = l.profile_score, grade = `+lead.GradeSQL("l.profile_score", "$2::int", "$3::int")+`
+		WHERE l.id >= $4 AND l.id < $5 AND l.behavior_score <> 0
+			AND NOT EXISTS (SELECT 1 FROM score_ledger s WHERE s.lead_id = l.id)`, now, m.Grades.Hot, m.Grades.Warm, lo, hi)
 	return err
 }
 
