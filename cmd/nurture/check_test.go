@@ -24,7 +24,7 @@ func TestCheckShippedFiles(t *testing.T) {
 	require.Contains(t, stdout, "../../templates: ")
 	require.Regexp(t, `\.\./\.\./scenarios: [3-9] scenarios good, 0 problems; \d+ tests, \d+ passed, 0 failed`, stdout)
 	require.NotContains(t, stdout, "FAIL")
-	for _, id := range []string{"whitepaper-followup", "engineer-course", "reengage-cold"} {
+	for _, id := range []string{"whitepaper-followup", "engineer-course", "reengage-cold", "seminar-2027-02"} {
 		require.GreaterOrEqual(t, strings.Count(stdout, "PASS "+id+": "), 3, "%s has tests:\n%s", id, stdout)
 	}
 	require.Regexp(t, `\.\./\.\./scenarios/scoring\.yaml: scoring model good, \d+ profile rules, \d+ behavior rules; \d+ tests, \d+ passed, 0 failed`, stdout)

@@ -40,7 +40,7 @@ Tokyo unless --start says otherwise.`)
 	})
 	leadArg := fs.String("lead", "{}", "the lead as a JSON object, or a .json file holding one")
 	triggerArg := fs.String("trigger", "", `the event the lead enters on, such as "form_submitted form=whitepaper"; checks the trigger's condition`)
-	startArg := fs.String("start", "", "when the lead enters, RFC 3339 (default 2026-04-06T10:00:00+09:00, a Monday)")
+	startArg := fs.String("start", "", "when the lead enters, such as 2027-02-09T20:00 (in the scenario's time zone) or 2026-04-06T10:00:00+09:00 (default, a Monday)")
 	settle := fs.Duration("settle", 0, "how long a click waits before it is believed, as NURTURE_CLICK_SETTLE")
 	var files []string
 	for {
@@ -60,13 +60,6 @@ Tokyo unless --start says otherwise.`)
 	}
 
 	opt := scenario.SimOptions{Settle: *settle}
-	if *startArg != "" {
-		t, err := time.Parse(time.RFC3339, *startArg)
-		if err != nil {
-			return &usageError{fmt.Sprintf("--start %q is not a time such as 2026-04-06T10:00:00+09:00", *startArg)}
-		}
-		opt.Start = t
-	}
 	fields, err := leadJSON(*leadArg)
 	if err != nil {
 		return &usageError{err.Error()}
@@ -79,6 +72,14 @@ Tokyo unless --start says otherwise.`)
 	if err != nil {
 		fmt.Fprintln(c.stdout, err)
 		return errRejected
+	}
+	if *startArg != "" {
+		// Without an offset, in the scenario's time zone, as dates in the file are.
+		t, err := scenario.ParseTime(*startArg, sc.Location, false)
+		if err != nil {
+			return &usageError{fmt.Sprintf("--start %q is not a time such as 2027-02-09T20:00 or 2026-04-06T10:00:00+09:00", *startArg)}
+		}
+		opt.Start = t
 	}
 	lead, err := scenario.LeadFromMap(fields, sc.SimStart(opt.Start))
 	if err != nil {

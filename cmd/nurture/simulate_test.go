@@ -90,6 +90,27 @@ func TestSimulateCommand(t *testing.T) {
 		})
 	}
 
+	t.Run("ALateSignUpToTheSeminarGetsNoReminderEver", func(t *testing.T) {
+		t.Parallel()
+		// Signed up on the evening before the seminar, after the reminder's moment: the
+		// reminder is skipped, and the scenario ends after the survey's follow-up.
+		stdout, _, err := runCommand(t, nil, "simulate", "../../scenarios/seminar.yaml", "--start", "2027-02-09T20:00",
+			"--trigger", "form_submitted form=seminar-2027-02")
+		require.NoError(t, err)
+		for _, w := range []string{
+			"times in Asia/Tokyo, from 2027-02-09 Tue 20:00",
+			"2027-02-09 Tue 20:00 +0d00h   thanks: sends seminar/thanks",
+			"until_reminder: 2027-02-09 14:00:00 had passed when the lead got here; skips reminder (if_past: skip)",
+			"2027-02-10 Wed 16:00 +0d20h   survey: sends seminar/survey",
+			"ended: completed at 2027-02-16 Tue 16:00 (+6d20h)",
+			"sent: thanks +0d00h, survey +0d20h, follow +6d20h",
+		} {
+			require.Contains(t, stdout, w)
+		}
+		require.NotContains(t, stdout, "reminder: sends")
+		require.NotContains(t, stdout, "2028-")
+	})
+
 	t.Run("ABrokenFileIsReportedWithPositions", func(t *testing.T) {
 		t.Parallel()
 		stdout, _, err := runCommand(t, nil, "simulate", "../../engine/scenario/testdata/broken/bad-duration.yaml")

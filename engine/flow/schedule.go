@@ -45,7 +45,8 @@ func (w *ScheduleWorker) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) e
 
 // Tick fires every scheduled trigger due since its last firing (within the last
 // ScheduleTick for one that never fired). Each firing happens once, whichever process
-// ticks, however often.
+// ticks, however often: a one-off schedule (at:) fires once in all, and a schedule
+// with an end (until:) not after it.
 func (e *Engine) Tick(ctx context.Context) error {
 	now := e.cfg.Now()
 	var errs []error
@@ -67,8 +68,10 @@ func (e *Engine) Tick(ctx context.Context) error {
 				from = oldest
 			}
 		}
+		// A one-off schedule (at:) or one past its end (until:) has no next firing:
+		// Next returns the zero time.
 		var due []time.Time
-		for t := sc.Trigger.Cron.Next(from); !t.After(now); t = sc.Trigger.Cron.Next(t) {
+		for t := sc.Trigger.Cron.Next(from); !t.IsZero() && !t.After(now); t = sc.Trigger.Cron.Next(t) {
 			due = append(due, t)
 		}
 		if len(due) > maxCatchUp {

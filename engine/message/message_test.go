@@ -72,6 +72,7 @@ func TestLoad(t *testing.T) {
 			"alerts/escalation",
 			"course/day1", "course/day2", "course/day3", "course/day4", "course/day5",
 			"reengage/monthly",
+			"seminar/follow", "seminar/reminder", "seminar/survey", "seminar/thanks",
 			"whitepaper/case-study", "whitepaper/reminder", "whitepaper/thanks",
 		}, s.Names())
 		for _, name := range s.Names() {
@@ -104,6 +105,8 @@ func TestLoad(t *testing.T) {
 		require.Contains(t, names("whitepaper/thanks"), "download")
 		require.Contains(t, names("whitepaper/case-study"), "case")
 		require.Contains(t, names("course/day3"), "key")
+		require.Contains(t, names("seminar/survey"), "survey")
+		require.True(t, s.Transactional("seminar/thanks"), "the seminar's thank-you is the confirmation the lead asked for")
 
 		r, err := s.Render("alerts/escalation", Data{Lead: japaneseLead()})
 		require.NoError(t, err)

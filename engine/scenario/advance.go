@@ -184,7 +184,7 @@ func (s *Scenario) run(in *Input, step *Step, st State, r *Result) (next string,
 	now := in.Now
 	switch step.Kind {
 	case KindSend:
-		if s.Window != nil {
+		if s.Window != nil && !step.IgnoreWindow {
 			if open := s.Window.Next(now, in.Location); open.After(now) {
 				r.tracef("%s: outside the send window; waits until %s", step.ID, open.In(s.loc(in)).Format(time.DateTime))
 				return "", open, nil
@@ -206,7 +206,7 @@ func (s *Scenario) run(in *Input, step *Step, st State, r *Result) (next string,
 			if until.After(now) {
 				// The send window still holds: the mail waits for the first allowed
 				// time inside it.
-				if s.Window != nil {
+				if s.Window != nil && !step.IgnoreWindow {
 					until = s.Window.Next(until, in.Location)
 				}
 				r.tracef("%s: the lead has had as much marketing mail as the frequency cap allows; waits until %s",
@@ -223,9 +223,15 @@ func (s *Scenario) run(in *Input, step *Step, st State, r *Result) (next string,
 		return s.next(step), time.Time{}, nil
 
 	case KindWait:
+		if step.IfPast != "" {
+			return s.waitForDate(in, step, st, r)
+		}
 		until := st.StepAt.Add(step.Wait)
-		if step.Until != nil {
+		switch {
+		case step.Until != nil:
 			until = nextTimeOfDay(st.StepAt, *step.Until, s.loc(in))
+		case step.BusinessDays > 0:
+			until = s.AddBusinessDays(st.StepAt, step.BusinessDays, s.businessLoc(in))
 		}
 		if now.Before(until) {
 			r.tracef("%s: waits until %s", step.ID, until.In(s.loc(in)).Format(time.DateTime))
@@ -235,6 +241,11 @@ func (s *Scenario) run(in *Input, step *Step, st State, r *Result) (next string,
 
 	case KindWaitUntil:
 		deadline := st.StepAt.Add(step.Within)
+		within := formatDuration(step.Within)
+		if step.WithinBusinessDays > 0 {
+			deadline = s.AddBusinessDays(st.StepAt, step.WithinBusinessDays, s.businessLoc(in))
+			within = strconv.Itoa(step.WithinBusinessDays) + "bd"
+		}
 		what := string(step.Engage) + " " + step.Ref
 		if step.Link != "" {
 			what += " (link " + step.Link + ")"
@@ -257,7 +268,7 @@ func (s *Scenario) run(in *Input, step *Step, st State, r *Result) (next string,
 			}
 		}
 		if !now.Before(deadline) {
-			r.tracef("%s: not %s within %s → no (%s)", step.ID, what, formatDuration(step.Within), orNext(step.No))
+			r.tracef("%s: not %s within %s → no (%s)", step.ID, what, within, orNext(step.No))
 			return s.branch(step, step.No), time.Time{}, nil
 		}
 		r.Waiting = &Wait{Ref: step.Ref, Engage: step.Engage, Link: step.Link, Deadline: deadline}
@@ -310,6 +321,40 @@ func (s *Scenario) run(in *Input, step *Step, st State, r *Result) (next string,
 		return End, time.Time{}, nil
 	}
 	return "", time.Time{}, fmt.Errorf("unknown step kind %q", step.Kind)
+}
+
+// waitForDate runs a wait for a date. The wait ends at its moment; when the moment
+// had already passed as the lead reached the step (StepAt), if_past decides: go on
+// at once, or skip the step after the wait. A lead without the date the wait counts
+// from is treated as past, and the problem kept.
+func (s *Scenario) waitForDate(in *Input, step *Step, st State, r *Result) (next string, wake time.Time, err error) {
+	at, err := s.moment(step, in.Lead)
+	if err != nil {
+		p := fmt.Sprintf("%s: %v; taken as passed", step.ID, err)
+		r.Problems = append(r.Problems, p)
+		r.Trace = append(r.Trace, p)
+	} else if at.After(st.StepAt) {
+		if in.Now.Before(at) {
+			r.tracef("%s: waits until %s", step.ID, at.In(s.loc(in)).Format(time.DateTime))
+			return "", at, nil
+		}
+		return s.next(step), time.Time{}, nil
+	}
+	when := "the date"
+	if err == nil {
+		when = at.In(s.loc(in)).Format(time.DateTime)
+	}
+	following := s.next(step)
+	if step.IfPast == IfPastNow || following == End {
+		r.tracef("%s: %s had passed when the lead got here; goes on at once (if_past: now)", step.ID, when)
+		return following, time.Time{}, nil
+	}
+	skipped := s.Step(following)
+	if skipped == nil {
+		return "", time.Time{}, fmt.Errorf("no step %q", following)
+	}
+	r.tracef("%s: %s had passed when the lead got here; skips %s (if_past: skip)", step.ID, when, following)
+	return s.next(skipped), time.Time{}, nil
 }
 
 // next is where a step flows when it has done its work.

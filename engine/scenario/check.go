@@ -60,6 +60,21 @@ func (p *parser) check(s *Scenario) {
 		}
 	}
 
+	// What if_past: skip skips: the step a wait for a date flows to, which must go on
+	// to one step in turn.
+	for _, st := range s.Steps {
+		if st.Kind != KindWait || st.IfPast != IfPastSkip {
+			continue
+		}
+		after := s.Step(s.next(st))
+		switch {
+		case after == nil:
+			p.errorAt(st.Pos, "if_past: skip skips the step after this wait, and there is none: use if_past: now, or add the step to skip")
+		case !slices.Contains([]Kind{KindSend, KindWait, KindUpdate, KindStage, KindEscalate}, after.Kind):
+			p.errorAt(st.Pos, "if_past: skip skips the step after this wait, but %q is %s step, which does not go on to one step: put the send (or update, stage, escalate) to skip right after the wait", after.ID, aKind(after.Kind))
+		}
+	}
+
 	g := newGraph(s)
 	p.checkLoops(s, g)
 	p.checkSendLoops(s, g)
@@ -287,6 +302,11 @@ func (p *parser) checkTests(s *Scenario) {
 			}
 		}
 		for j, ev := range t.Events {
+			if ev.AfterSent != "" && j < len(info.afterSent) {
+				if msg := isSend(ev.AfterSent); msg != "" {
+					p.errorAt(info.afterSent[j], "after_sent: %s", msg)
+				}
+			}
 			if ev.Ref == "" || j >= len(info.events) {
 				continue
 			}

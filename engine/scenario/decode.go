@@ -63,10 +63,7 @@ func (p *parser) trigger(e entry, w *SendWindow) Trigger {
 		}
 	}
 	if hasSchedule {
-		if s, ok := p.text(sc, "the trigger's schedule"); ok {
-			t.Schedule = s
-			t.Cron = p.cron(sc.val, s, w)
-		}
+		p.schedule(&t, sc, w)
 	}
 	if c, ok := o.get("if"); ok {
 		t.If = p.expr(c)
@@ -75,6 +72,95 @@ func (p *parser) trigger(e entry, w *SendWindow) Trigger {
 		}
 	}
 	return t
+}
+
+// schedule reads schedule: "cron spec", { cron: "cron spec", until: date } or
+// { at: date }. A cron spec that names a day of one month fires every year: it needs
+// an end (until:), or until: never when it is meant to repeat.
+func (p *parser) schedule(t *Trigger, e entry, w *SendWindow) {
+	n := p.unwrap(e.val)
+	switch n.(type) {
+	case nil:
+		return
+	case *ast.MappingNode, *ast.MappingValueNode:
+	default:
+		if s, ok := p.text(e, "the trigger's schedule"); ok {
+			t.Schedule = s
+			t.Cron = p.cron(e.val, s, w)
+			if t.Cron != nil && yearly(s) {
+				p.errorf(n, "the schedule %q fires on the same date every year, so a lead can get it again a year later: "+
+					"give it an end, as schedule: { cron: %q, until: 2027-03-01 }, fire it once with schedule: { at: 2027-02-09T10:00 }, "+
+					"or write schedule: { cron: %q, until: never } if it is meant to repeat every year", s, s, s)
+			}
+		}
+		return
+	}
+	o := p.object(n, "in schedule", scheduleKeys)
+	if o == nil {
+		return
+	}
+	c, hasCron := o.get("cron")
+	a, hasAt := o.get("at")
+	u, hasUntil := o.get("until")
+	switch {
+	case hasCron && hasAt:
+		p.errorAt(a.pos, "a schedule fires either by cron: or once at: a date, not both")
+		return
+	case hasAt:
+		if hasUntil {
+			p.errorAt(u.pos, "until goes with cron:; a schedule with at: fires once")
+		}
+		if at, ok := p.date(a, "at", false); ok {
+			t.At, t.Cron = at, onceSchedule{at}
+		}
+		return
+	case !hasCron:
+		if o.lacks("cron") && o.lacks("at") {
+			p.errorAt(o.pos, "the schedule needs cron: \"0 10 * * MON\" (with until: for its end) or at: 2027-02-09T10:00 to fire once")
+		}
+		return
+	}
+	spec, ok := p.text(c, "cron")
+	if !ok {
+		return
+	}
+	t.Schedule = spec
+	sched := p.cron(c.val, spec, w)
+	if sched == nil {
+		return
+	}
+	if !hasUntil {
+		if yearly(spec) && o.lacks("until") {
+			p.errorf(c.val, "the schedule %q fires on the same date every year, so a lead can get it again a year later: "+
+				"add until: with the last date it may fire (such as until: 2027-03-01), or until: never if it is meant to repeat every year", spec)
+		}
+		t.Cron = sched
+		return
+	}
+	if v, ok := scalarText(p.unwrap(u.val)); ok && strings.TrimSpace(v) == "never" {
+		t.Cron = sched
+		return
+	}
+	until, dateOnly, ok := p.dateOnly(u, "until", true)
+	if !ok {
+		return
+	}
+	if dateOnly { // the whole of that day
+		y, m, d := until.Date()
+		until = time.Date(y, m, d, 23, 59, 59, 0, until.Location())
+	}
+	t.Until, t.Cron = until, boundedSchedule{cron: sched, until: until}
+}
+
+// yearly reports whether a cron spec fires on the same date every year: @yearly, or a
+// day of the month in one month.
+func yearly(spec string) bool {
+	switch strings.ToLower(strings.TrimSpace(spec)) {
+	case "@yearly", "@annually":
+		return true
+	}
+	f := strings.Fields(spec)
+	return len(f) == 5 && !strings.ContainsAny(f[2], "*?/") && !strings.ContainsAny(f[3], "*?-/,")
 }
 
 // cron parses a schedule in the window's time zone.
@@ -176,7 +262,7 @@ func (p *parser) window(e entry) *SendWindow {
 			if err != nil {
 				p.errorf(z.val, "unknown time zone %q: use a name such as Asia/Tokyo or UTC", s)
 			} else {
-				w.Location = loc
+				w.Location, p.windowZone = loc, loc
 			}
 		}
 	}

@@ -7,6 +7,7 @@ var IsJPHoliday = isJPHoliday
 var Keys = map[string][]string{
 	"top":         topKeys,
 	"trigger":     triggerKeys,
+	"schedule":    scheduleKeys,
 	"send_window": windowKeys,
 	"step":        stepKeys,
 	"variant":     variantKeys,

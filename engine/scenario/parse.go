@@ -44,18 +44,19 @@ const maxSteps = 1000
 // Keys a scenario file may use, by where they are. The JSON Schema test holds
 // scenarios/scenario.schema.json to topKeys.
 var (
-	topKeys       = []string{"id", "name", "trigger", "reenroll", "exit_if", "goal", "send_window", "steps", "tests"}
+	topKeys       = []string{"id", "name", "trigger", "reenroll", "exit_if", "goal", "send_window", "event_date", "steps", "tests"}
 	triggerKeys   = []string{"event", "schedule", "if"}
+	scheduleKeys  = []string{"cron", "at", "until"}
 	windowKeys    = []string{"days", "hours", "timezone", "skip_holidays"}
-	stepKeys      = []string{"id", "next", "send", "subject", "variants", "wait", "wait_until", "if", "yes", "no", "split", "update", "stage", "escalate", "goto", "end"}
+	stepKeys      = []string{"id", "next", "send", "subject", "variants", "window", "wait", "wait_until", "if", "yes", "no", "split", "update", "stage", "escalate", "goto", "end"}
 	kindKeys      = []string{"send", "wait", "wait_until", "if", "split", "update", "stage", "escalate", "goto", "end"}
 	variantKeys   = []string{"template", "subject", "weight", "name"}
-	waitKeys      = []string{"until"}
+	waitKeys      = []string{"until", "before", "after", "by", "if_past"}
 	waitUntilKeys = []string{"clicked", "opened", "link", "within"}
 	pathKeys      = []string{"weight", "next", "name"}
 	updateKeys    = []string{"tags", "remove_tags", "fields", "points"}
-	testKeys      = []string{"name", "lead", "event", "events", "expect"}
-	testEventKeys = []string{"after", "clicked", "opened", "link", "type", "props"}
+	testKeys      = []string{"name", "start", "lead", "event", "events", "expect"}
+	testEventKeys = []string{"after", "at", "after_sent", "in", "clicked", "opened", "link", "type", "props"}
 	expectKeys    = []string{"sent", "escalated", "stage", "exit", "tags"}
 )
 
@@ -156,6 +157,13 @@ type parser struct {
 	// warnings are what the file does that is allowed but likely not meant.
 	warnings Errors
 
+	// loc is the time zone of dates without an offset (Scenario.Location), and
+	// hasEventDate whether the file gives event_date.
+	loc          *time.Location
+	hasEventDate bool
+	// windowZone is send_window's timezone, when it gives one.
+	windowZone *time.Location
+
 	// Where things are, for the checks made once the whole file is read.
 	steps []stepInfo
 	tests []testInfo
@@ -178,8 +186,9 @@ type jump struct {
 
 // testInfo is where a test's step references are written.
 type testInfo struct {
-	sent   []Pos
-	events []Pos // each event's clicked or opened value
+	sent      []Pos
+	events    []Pos // each event's clicked or opened value
+	afterSent []Pos // each event's after_sent value
 }
 
 func (p *parser) errorAt(pos Pos, format string, args ...any) {
@@ -256,8 +265,17 @@ func (p *parser) parse() (s *Scenario) {
 		}
 	}
 
+	s.Location = tokyo
 	if e, ok := top.get("send_window"); ok {
 		s.Window = p.window(e)
+		if p.windowZone != nil {
+			s.Location = p.windowZone
+		}
+	}
+	p.loc = s.Location
+	if e, ok := top.get("event_date"); ok {
+		s.EventDate, _ = p.date(e, "event_date", false)
+		p.hasEventDate = true
 	}
 	if e, ok := top.get("trigger"); ok {
 		s.Trigger = p.trigger(e, s.Window)
@@ -612,6 +630,27 @@ func (p *parser) duration(e entry, what string, zeroOK bool) (time.Duration, boo
 		return 0, false
 	}
 	return v, true
+}
+
+// date reads a date and time in the scenario's time zone (see ParseTime); ok is
+// false after an error.
+func (p *parser) date(e entry, what string, dateOK bool) (t time.Time, ok bool) {
+	t, _, ok = p.dateOnly(e, what, dateOK)
+	return t, ok
+}
+
+// dateOnly is date, also reporting whether the value was a date alone.
+func (p *parser) dateOnly(e entry, what string, dateOK bool) (t time.Time, dateOnly, ok bool) {
+	s, ok := p.text(e, what)
+	if !ok {
+		return time.Time{}, false, false
+	}
+	t, dateOnly, err := parseTime(s, p.loc, dateOK)
+	if err != nil {
+		p.errorf(p.unwrap(e.val), "%s %v", what, err)
+		return time.Time{}, false, false
+	}
+	return t, dateOnly, true
 }
 
 // suggest is " (did you mean "x"?)" for the known word nearest to word, when one is

@@ -36,6 +36,13 @@ type Scenario struct {
 	Goal *Expr
 	// Window holds sends to allowed days and hours; nil sends at any time.
 	Window *SendWindow
+	// Location is the time zone of the dates the file writes without an offset
+	// (waits until a date, event_date, one-off schedules, tests' start): send_window's
+	// timezone when the window gives one, else Asia/Tokyo.
+	Location *time.Location
+	// EventDate is the date the scenario is about (a seminar's start), which waits
+	// may count from (before: event_date); zero when the file gives none.
+	EventDate time.Time
 	// Steps in file order; the first one is where an enrollment starts.
 	Steps []*Step
 	// Tests are the file's own tests, run on the simulator by `nurture check`.
@@ -64,7 +71,8 @@ func (s *Scenario) index() {
 }
 
 // Trigger says when a lead enters: on an event (with an optional condition over the
-// lead and the event) or on a cron schedule (with a condition over the lead).
+// lead and the event), on a cron schedule or once at a date (with a condition over
+// the lead).
 type Trigger struct {
 	// Event is an event type: lead_created, form_submitted, page_visited,
 	// stage_changed, manual, or a custom type sent through the API. Empty for a
@@ -72,9 +80,15 @@ type Trigger struct {
 	Event string
 	// Schedule is the cron spec as written ("0 9 * * MON-FRI"), Cron its parsed form
 	// (standard five fields, in the scenario's time zone). Empty and nil for an event
-	// trigger.
+	// trigger. For a schedule with an end (until:) or a one-off schedule (at:), Cron
+	// stops after Until or fires once at At; Schedule is empty for at:. Cron is set
+	// for every scheduled trigger, and its Next returns the zero time when it will
+	// not fire again.
 	Schedule string
 	Cron     cron.Schedule
+	// At is when a one-off schedule fires, Until the last moment a cron schedule
+	// may fire; zero when not given.
+	At, Until time.Time
 	// If must be true for the lead to enter; nil lets every lead in.
 	If *Expr
 }
@@ -152,11 +166,24 @@ type Step struct {
 	Template string
 	Subject  string
 	Variants []Variant
+	// IgnoreWindow (window: ignore) sends at once whatever the send window says, for
+	// confirmations the lead is waiting for.
+	IgnoreWindow bool
 
-	// Wait (KindWait): a duration, or, with Until set, until the next time of day
+	// Wait (KindWait): a duration, BusinessDays business days (see
+	// Scenario.AddBusinessDays), or, with Until set, until the next time of day
 	// Until (minutes after midnight) in the lead's or the window's time zone.
-	Wait  time.Duration
-	Until *int
+	Wait         time.Duration
+	BusinessDays int
+	Until        *int
+	// A wait for a date (KindWait with IfPast set): until At, or until the date
+	// DateRef holds (EventDate for "event_date", a lead attribute for
+	// "attributes.<name>") moved by Offset (negative for before:). IfPast says what
+	// happens when that moment had passed when the lead reached the step.
+	At      time.Time
+	DateRef string
+	Offset  time.Duration
+	IfPast  IfPast
 
 	// WaitUntil (KindWaitUntil): waits for the lead to open or click the message of
 	// the earlier send step Ref (a link named Link, when set) for at most Within,
@@ -165,6 +192,8 @@ type Step struct {
 	Ref    string
 	Link   string
 	Within time.Duration
+	// WithinBusinessDays, when set, replaces Within: that many business days.
+	WithinBusinessDays int
 
 	// If (KindIf): Cond decides between Yes and No.
 	Cond *Expr
@@ -183,6 +212,21 @@ type Step struct {
 	// Reason (KindEscalate): why the lead goes to sales.
 	Reason string
 }
+
+// IfPast is what a wait for a date does when the date had passed as the lead reached it.
+type IfPast string
+
+// What a wait for a date may do when its moment has passed.
+const (
+	// IfPastSkip skips the step after the wait (a reminder for a seminar already
+	// under way) and goes on with the one after that.
+	IfPastSkip IfPast = "skip"
+	// IfPastNow goes on at once.
+	IfPastNow IfPast = "now"
+)
+
+// EventDateRef names the scenario's event_date in before: and after:.
+const EventDateRef = "event_date"
 
 // EngageKind is what a wait_until step waits for.
 type EngageKind string
@@ -223,6 +267,8 @@ type Update struct {
 type Test struct {
 	Name string
 	Pos  Pos
+	// Start is when the lead enters; zero is DefaultSimStart.
+	Start time.Time
 	// Lead is the test lead as given in the file (lead fields by their JSON names).
 	Lead map[string]any
 	// Event is the triggering event's fields (type, form, url, …); empty uses the
@@ -232,16 +278,19 @@ type Test struct {
 	Expect Expect
 }
 
-// TestEvent is something the test lead does After the enrollment started: opens or
-// clicks the message of a send step (Link names a link when clicking), or another
-// event (Type with Props).
+// TestEvent is something the test lead does: opens or clicks the message of a send
+// step (Link names a link when clicking), or another event (Type with Props). It
+// happens After the enrollment started, or at At when that is set, or After the send
+// step AfterSent first sent its mail when that is set.
 type TestEvent struct {
-	After  time.Duration
-	Engage EngageKind // Opened or Clicked, or empty for another event
-	Ref    string     // the send step whose message is opened or clicked
-	Link   string
-	Type   string
-	Props  map[string]any
+	After     time.Duration
+	At        time.Time
+	AfterSent string
+	Engage    EngageKind // Opened or Clicked, or empty for another event
+	Ref       string     // the send step whose message is opened or clicked
+	Link      string
+	Type      string
+	Props     map[string]any
 }
 
 // Expect is what a test requires; nil fields are not checked.

@@ -50,6 +50,7 @@ func TestSchema(t *testing.T) {
 	for where, node := range map[string]*schemaNode{
 		"top":         &top,
 		"trigger":     top.Properties["trigger"],
+		"schedule":    top.Properties["trigger"].Properties["schedule"].object(),
 		"send_window": top.Properties["send_window"],
 		"step":        step,
 		"variant":     step.Properties["variants"].Items,

@@ -41,6 +41,9 @@ func (s *Scenario) runTest(t *Test, opt SimOptions) TestResult {
 	at := func(msg string) string {
 		return (&Error{File: s.File, Line: t.Pos.Line, Column: t.Pos.Column, Msg: msg}).Error()
 	}
+	if !t.Start.IsZero() {
+		opt.Start = t.Start
+	}
 	start := s.SimStart(opt.Start)
 	l, err := LeadFromMap(t.Lead, start)
 	if err != nil {

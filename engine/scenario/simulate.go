@@ -148,6 +148,11 @@ func Simulate(s *Scenario, l LeadEnv, trigger EventEnv, events []TestEvent, opt 
 	hist := &MemHistory{}
 	l = l.WithHistory(hist)
 
+	if s.Trigger.Cron != nil && s.Trigger.Cron.Next(start.Add(-time.Second)).IsZero() {
+		sim.add(start, "", "not enrolled: the schedule does not fire on or after "+start.Format("2006-01-02 15:04"), false)
+		sim.Lead, sim.EndedAt = l, start
+		return sim, nil
+	}
 	if s.Trigger.Cron != nil || opt.CheckTrigger {
 		if s.Trigger.Cron != nil {
 			trigger = EventEnv{Type: "schedule", At: start}
@@ -175,6 +180,8 @@ func Simulate(s *Scenario, l LeadEnv, trigger EventEnv, events []TestEvent, opt 
 	}
 	enters := "enters"
 	switch {
+	case !s.Trigger.At.IsZero():
+		enters += " on the schedule at " + s.Trigger.At.In(sim.Location).Format("2006-01-02 15:04")
 	case s.Trigger.Cron != nil:
 		enters += " on the schedule " + s.Trigger.Schedule
 	case trigger.Type != "":
@@ -184,8 +191,34 @@ func Simulate(s *Scenario, l LeadEnv, trigger EventEnv, events []TestEvent, opt 
 	}
 	sim.add(start, "", enters, false)
 
+	// Events happen in time order (file order for the same time); one timed from a
+	// send waits until the send step has sent.
 	evs := slices.Clone(events)
-	slices.SortStableFunc(evs, func(a, b TestEvent) int { return int(a.After - b.After) })
+	nextEvent := func() (TestEvent, time.Time, bool) {
+		best, bestAt := -1, time.Time{}
+		for i, ev := range evs {
+			at, ok := sim.eventTime(ev)
+			if ok && (best < 0 || at.Before(bestAt)) {
+				best, bestAt = i, at
+			}
+		}
+		if best < 0 {
+			return TestEvent{}, time.Time{}, false
+		}
+		ev := evs[best]
+		evs = slices.Delete(evs, best, best+1)
+		return ev, bestAt, true
+	}
+	peekEvent := func() (time.Time, bool) {
+		var first time.Time
+		found := false
+		for _, ev := range evs {
+			if at, ok := sim.eventTime(ev); ok && (!found || at.Before(first)) {
+				first, found = at, true
+			}
+		}
+		return first, found
+	}
 	hits := &simEngagement{}
 	in := &Input{Lead: &l, Location: tz, Engagement: hits, Settle: opt.Settle}
 	st := State{Step: s.Steps[0].ID, StepAt: start}
@@ -194,6 +227,7 @@ func Simulate(s *Scenario, l LeadEnv, trigger EventEnv, events []TestEvent, opt 
 	var waiting *Wait
 	finish := func(reason string, at time.Time) (*Simulation, error) {
 		sim.Ended, sim.EndedAt, sim.Lead = reason, at, l
+		sim.unsent(evs)
 		return sim, nil
 	}
 
@@ -212,13 +246,17 @@ func Simulate(s *Scenario, l LeadEnv, trigger EventEnv, events []TestEvent, opt 
 
 		// Events up to the wake, each of which may end the enrollment or wake it early.
 		woken := false
-		for len(evs) > 0 && !woken {
-			at := start.Add(evs[0].After)
-			if !wake.IsZero() && at.After(wake) || at.After(end) {
+		for !woken {
+			at, ok := peekEvent()
+			if !ok || !wake.IsZero() && at.After(wake) || at.After(end) {
 				break
 			}
-			ev := evs[0]
-			evs = evs[1:]
+			ev, _, _ := nextEvent()
+			if at.Before(start) {
+				sim.add(at, "", fmt.Sprintf("an event at %s: but the lead only enters at %s", at.In(sim.Location).Format("2006-01-02 15:04"),
+					start.Format("2006-01-02 15:04")), true)
+				continue
+			}
 			var ee EventEnv
 			if ev.Engage != "" {
 				what := string(ev.Engage) + " " + ev.Ref
@@ -276,10 +314,38 @@ func Simulate(s *Scenario, l LeadEnv, trigger EventEnv, events []TestEvent, opt 
 		}
 		now = wake
 	}
-	sim.Step = st.Step
+	sim.Step, sim.EndedAt = st.Step, end
+	sim.unsent(evs)
 	sim.add(end, "", fmt.Sprintf("still running at %s after %s, at step %s", end.In(sim.Location).Format("2006-01-02 15:04"), formatDuration(horizon), st.Step), false)
 	sim.Lead, sim.EndedAt = l, end
 	return sim, nil
+}
+
+// eventTime is when a test event happens: at its date, its time after the start, or
+// its time after its send step first sent; false while that step has not sent.
+func (sim *Simulation) eventTime(ev TestEvent) (time.Time, bool) {
+	switch {
+	case !ev.At.IsZero():
+		return ev.At, true
+	case ev.AfterSent != "":
+		for _, m := range sim.Sends {
+			if m.Step == ev.AfterSent {
+				return m.At.Add(ev.After), true
+			}
+		}
+		return time.Time{}, false
+	}
+	return sim.Start.Add(ev.After), true
+}
+
+// unsent reports the events timed from a send step that never sent: they could not
+// happen.
+func (sim *Simulation) unsent(evs []TestEvent) {
+	for _, ev := range evs {
+		if _, ok := sim.eventTime(ev); !ok {
+			sim.add(sim.EndedAt, "", fmt.Sprintf("an event %s after %s sent: but %s sent nothing", formatDuration(ev.After), ev.AfterSent, ev.AfterSent), true)
+		}
+	}
 }
 
 // SimStart is when a simulation asked to start at start (zero: DefaultSimStart)

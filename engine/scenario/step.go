@@ -93,7 +93,7 @@ func (p *parser) step(i int, n ast.Node) (*Step, stepInfo) {
 	for _, e := range o.entries {
 		var with []Kind
 		switch e.key {
-		case "subject", "variants":
+		case "subject", "variants", "window":
 			with = []Kind{KindSend}
 		case "yes", "no":
 			with = []Kind{KindIf, KindWaitUntil}
@@ -216,6 +216,15 @@ func (p *parser) send(st *Step, o *object, k entry) {
 	if e, ok := o.get("subject"); ok {
 		st.Subject, _ = p.text(e, "subject")
 	}
+	if e, ok := o.get("window"); ok {
+		if s, ok := p.text(e, "window"); ok {
+			if s != "ignore" {
+				p.errorf(e.val, "a send step's window can only be ignore (send at once, whatever send_window says), not %q", s)
+			} else {
+				st.IgnoreWindow = true
+			}
+		}
+	}
 	v, hasVariants := o.get("variants")
 	if k.val != nil {
 		if _, null := p.unwrap(k.val).(*ast.NullNode); !null || !hasVariants {
@@ -293,34 +302,119 @@ func (p *parser) weight(e entry) int {
 	return w
 }
 
-// wait reads wait: 2d, or wait: {until: "09:00"}.
+// wait reads wait: 2d or 2bd, wait: {until: "09:00"}, or a wait for a date:
+// {until: 2027-02-09T10:00, if_past}, {before | after: event_date | attributes.<name>,
+// by, if_past}.
 func (p *parser) wait(st *Step, k entry) {
 	n := p.unwrap(k.val)
 	switch n.(type) {
 	case nil:
 		return
 	case *ast.MappingNode, *ast.MappingValueNode:
-		o := p.object(n, "in wait", waitKeys)
-		if o == nil {
-			return
-		}
-		e, ok := o.get("until")
-		if !ok {
-			if o.lacks("until") {
-				p.errorAt(o.pos, "wait needs a time such as 2d, or until: \"09:00\"")
-			}
-			return
-		}
-		if s, ok := p.text(e, "until"); ok {
-			m, err := parseClock(s, false)
-			if err != nil {
-				p.errorf(e.val, "wait until: %v", err)
+	default:
+		if s, ok := scalarText(n); ok {
+			if days, isBD, err := parseBusinessDays(s); isBD {
+				if err != nil {
+					p.errorf(n, "wait %q: %v", s, err)
+				}
+				st.BusinessDays = days
 				return
 			}
-			st.Until = &m
 		}
-	default:
 		st.Wait, _ = p.duration(k, "wait", false)
+		return
+	}
+	o := p.object(n, "in wait", waitKeys)
+	if o == nil {
+		return
+	}
+	var whens []entry
+	for _, key := range []string{"until", "before", "after"} {
+		if e, ok := o.get(key); ok {
+			whens = append(whens, e)
+		}
+	}
+	ip, hasIfPast := o.get("if_past")
+	by, hasBy := o.get("by")
+	switch len(whens) {
+	case 0:
+		if o.lacks("until") && o.lacks("before") && o.lacks("after") {
+			p.errorAt(o.pos, "wait needs a time such as 2d, or until: \"09:00\", until: 2027-02-09T10:00, or before: or after: a date such as event_date")
+		}
+		return
+	case 1:
+	default:
+		p.errorAt(whens[1].pos, "a wait has one of until, before and after, and this one has both %q and %q: make them two steps", whens[0].key, whens[1].key)
+		return
+	}
+	e := whens[0]
+	date := true
+	if e.key == "until" {
+		s, ok := p.text(e, "until")
+		if !ok {
+			return
+		}
+		if m, err := parseClock(s, false); err == nil {
+			st.Until, date = &m, false
+		} else if strings.Contains(s, "-") {
+			st.At, ok = p.date(e, "wait until", false)
+			if !ok {
+				return
+			}
+		} else {
+			p.errorf(e.val, "wait until: %v, or a date and time such as 2027-02-09T10:00", err)
+			return
+		}
+		if hasBy {
+			p.errorAt(by.pos, "by goes with before: or after:, such as before: event_date, by: 1d")
+		}
+	} else {
+		ref, ok := p.text(e, e.key)
+		if !ok {
+			return
+		}
+		switch name, isAttr := strings.CutPrefix(ref, "attributes."); {
+		case ref == EventDateRef:
+			if !p.hasEventDate {
+				p.errorf(e.val, "there is no event_date: add event_date: 2027-02-10T14:00 at the top of the file, or wait on a date the lead holds with attributes.<name>")
+			}
+		case isAttr && name != "":
+		default:
+			p.errorf(e.val, "%s takes event_date, or attributes.<name> for a date the lead holds (such as attributes.seminar_at), not %q", e.key, ref)
+			return
+		}
+		st.DateRef = ref
+		if hasBy {
+			d, _ := p.duration(by, "by", true)
+			st.Offset = d
+			if e.key == "before" {
+				st.Offset = -d
+			}
+		}
+	}
+	if !date {
+		if hasIfPast {
+			p.errorAt(ip.pos, "if_past goes with a wait for a date (until: 2027-02-09T10:00, before: or after:); a time of day always comes again")
+		}
+		return
+	}
+	if !hasIfPast {
+		if o.lacks("if_past") {
+			p.errorAt(o.pos, "this wait is for a date that may have passed when a lead gets here (a late sign-up, say): choose what happens then with if_past: skip (skip the step after this wait) or if_past: now (go on at once)")
+		}
+		st.IfPast = IfPastNow // for the checks that follow; the file is refused
+		return
+	}
+	s, ok := p.text(ip, "if_past")
+	if !ok {
+		return
+	}
+	switch IfPast(s) {
+	case IfPastSkip, IfPastNow:
+		st.IfPast = IfPast(s)
+	default:
+		p.errorf(ip.val, "if_past must be skip (skip the step after this wait) or now (go on at once), not %q%s", s, didYouMean(s, []string{"skip", "now"}))
+		st.IfPast = IfPastNow
 	}
 }
 
@@ -356,7 +450,15 @@ func (p *parser) waitUntil(st *Step, info *stepInfo, k entry) {
 		}
 	}
 	if e, ok := o.get("within"); ok {
-		st.Within, _ = p.duration(e, "within", false)
+		v, _ := scalarText(p.unwrap(e.val))
+		if days, isBD, err := parseBusinessDays(v); isBD {
+			if err != nil {
+				p.errorf(p.unwrap(e.val), "within %q: %v", v, err)
+			}
+			st.WithinBusinessDays = days
+		} else {
+			st.Within, _ = p.duration(e, "within", false)
+		}
 	} else if o.lacks("within") {
 		p.errorAt(o.pos, "wait_until needs within: how long to wait, such as within: 3d")
 	}
@@ -521,6 +623,9 @@ func (p *parser) testList(e entry) []Test {
 		} else if o.lacks("name") {
 			p.errorAt(o.pos, "test %d has no name: say what it shows, such as name: a clicker is escalated", i+1)
 		}
+		if e, ok := o.get("start"); ok {
+			t.Start, _ = p.date(e, "start", false)
+		}
 		if e, ok := o.get("lead"); ok {
 			if lo := p.object(e.val, "in a test's lead", leadKeys); lo != nil {
 				t.Lead = p.values(lo)
@@ -537,10 +642,11 @@ func (p *parser) testList(e entry) []Test {
 		if e, ok := o.get("events"); ok {
 			evs, _ := p.list(e, "events", false)
 			for _, ev := range evs {
-				te, pos, ok := p.testEvent(ev)
+				te, pos, sent, ok := p.testEvent(ev)
 				if ok {
 					t.Events = append(t.Events, te)
 					info.events = append(info.events, pos)
+					info.afterSent = append(info.afterSent, sent)
 				}
 			}
 		}
@@ -561,16 +667,38 @@ func isMappingValue(n ast.Node) bool {
 }
 
 // testEvent reads one of a test's events.
-func (p *parser) testEvent(n ast.Node) (TestEvent, Pos, bool) {
-	var te TestEvent
+func (p *parser) testEvent(n ast.Node) (te TestEvent, ref, sent Pos, ok bool) {
 	o := p.object(n, "in a test's event", testEventKeys)
 	if o == nil {
-		return te, Pos{}, false
+		return te, Pos{}, Pos{}, false
 	}
-	if e, ok := o.get("after"); ok {
-		te.After, _ = p.duration(e, "after", true)
-	} else if o.lacks("after") {
-		p.errorAt(o.pos, "the event needs after: how long after the lead entered it happens, such as after: 2d1h")
+	var whens []entry
+	for _, k := range []string{"after", "at", "after_sent"} {
+		if e, ok := o.get(k); ok {
+			whens = append(whens, e)
+		}
+	}
+	in, hasIn := o.get("in")
+	switch {
+	case len(whens) > 1:
+		p.errorAt(whens[1].pos, "an event happens at one time: it has both %q and %q", whens[0].key, whens[1].key)
+	case len(whens) == 0:
+		if o.lacks("after") && o.lacks("at") && o.lacks("after_sent") {
+			p.errorAt(o.pos, "the event needs when it happens: after: 2d1h (after the lead entered), at: 2027-02-09T12:00, or after_sent: <send step> with in: 1d")
+		}
+	case whens[0].key == "after":
+		te.After, _ = p.duration(whens[0], "after", true)
+	case whens[0].key == "at":
+		te.At, _ = p.date(whens[0], "at", false)
+	default:
+		te.AfterSent, _ = p.text(whens[0], "after_sent")
+		sent = posOf(whens[0].val)
+		if hasIn {
+			te.After, _ = p.duration(in, "in", true)
+		}
+	}
+	if hasIn && (len(whens) != 1 || whens[0].key != "after_sent") {
+		p.errorAt(in.pos, "in goes with after_sent: { after_sent: survey, in: 1d } happens a day after the step survey sent its mail")
 	}
 	var what []entry
 	for _, k := range []string{"clicked", "opened", "type"} {
@@ -578,7 +706,6 @@ func (p *parser) testEvent(n ast.Node) (TestEvent, Pos, bool) {
 			what = append(what, e)
 		}
 	}
-	var ref Pos
 	switch len(what) {
 	case 0:
 		p.errorAt(o.pos, "the event needs what happens: clicked: <send step>, opened: <send step> or type: <event type>")
@@ -613,7 +740,7 @@ func (p *parser) testEvent(n ast.Node) (TestEvent, Pos, bool) {
 			}
 		}
 	}
-	return te, ref, true
+	return te, ref, sent, true
 }
 
 // expect reads a test's expect.
