@@ -180,3 +180,21 @@ func (s *Sales) decide(ctx context.Context, rc *queue.Client, id int64, f func(p
 
 // UserCause is the cause of a change a user made, for lead.StageChange.
 func UserCause(userID int64) string { return "user:" + strconv.FormatInt(userID, 10) }
+
+// Inbox is a rep's work: the hand-offs waiting for the rep, then the accepted leads
+// still open (sal, sgl, sql), latest first.
+func Inbox(ctx context.Context, db lead.DB, userID int64) ([]*Handoff, error) {
+	rows, err := db.Query(ctx, `SELECT `+handoffColumns+` FROM assignments a
+		JOIN leads l ON l.id = a.lead_id JOIN users u ON u.id = a.user_id
+		WHERE a.user_id = $1 AND a.ended_at IS NULL
+		  AND (a.decided_at IS NULL OR (a.decision = 'accepted' AND l.stage IN ('sal', 'sgl', 'sql')))
+		ORDER BY a.decided_at IS NOT NULL, a.created_at DESC LIMIT 500`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("inbox of user %d: %w", userID, err)
+	}
+	hs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Handoff, error) { return scanHandoff(r) })
+	if err != nil {
+		return nil, fmt.Errorf("inbox of user %d: %w", userID, err)
+	}
+	return hs, nil
+}

@@ -52,9 +52,13 @@ func (s *Sales) checkSLA(ctx context.Context, tx pgx.Tx, rc *queue.Client, args 
 		return err
 	}
 	var r rep
-	if err := tx.QueryRow(ctx, `SELECT id, name, email, territory, manager_id FROM users WHERE id = $1`, h.UserID).
-		Scan(&r.ID, &r.Name, &r.Email, &r.Territory, &r.ManagerID); err != nil {
+	var active bool
+	if err := tx.QueryRow(ctx, `SELECT id, name, email, territory, manager_id, active FROM users WHERE id = $1`, h.UserID).
+		Scan(&r.ID, &r.Name, &r.Email, &r.Territory, &r.ManagerID, &active); err != nil {
 		return fmt.Errorf("rep of hand-off %d: %w", h.ID, err)
+	}
+	if !active {
+		args.Round = 2 // a disabled rep is not reminded: the lead goes to another
 	}
 	if err := lead.AppendEvent(ctx, tx, h.LeadID, TypeSLAMissed, map[string]any{
 		"assignment_id": h.ID, "user_id": h.UserID, "round": args.Round}); err != nil {
@@ -88,4 +92,29 @@ func (s *Sales) scheduleSLA(ctx context.Context, tx pgx.Tx, rc *queue.Client, id
 	}
 	_, err = tx.Exec(ctx, `UPDATE assignments SET sla_job_ids = sla_job_ids || $2::bigint WHERE id = $1`, id, res.Job.ID)
 	return err
+}
+
+// ReleaseOpen takes back the hand-offs a user has not decided (the user was
+// disabled) and asks for each lead to be handed to another rep, in tx. It returns
+// how many it took back.
+func ReleaseOpen(ctx context.Context, tx pgx.Tx, rc *queue.Client, userID int64) (int, error) {
+	rows, err := tx.Query(ctx, `UPDATE assignments SET ended_at = now(), ended_reason = 'user_disabled'
+		WHERE user_id = $1 AND decided_at IS NULL AND ended_at IS NULL RETURNING lead_id, reason`, userID)
+	if err != nil {
+		return 0, fmt.Errorf("release hand-offs of user %d: %w", userID, err)
+	}
+	type released struct {
+		LeadID int64
+		Reason string
+	}
+	rs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[released])
+	if err != nil {
+		return 0, fmt.Errorf("release hand-offs of user %d: %w", userID, err)
+	}
+	for _, r := range rs {
+		if _, err := rc.InsertTx(ctx, tx, AssignArgs{LeadID: r.LeadID, Reason: r.Reason, Exclude: userID}, nil); err != nil {
+			return 0, fmt.Errorf("hand lead %d to another rep: %w", r.LeadID, err)
+		}
+	}
+	return len(rs), nil
 }
