@@ -90,7 +90,9 @@ func (r *receiver) received() ([][]byte, []string) {
 
 type quickRetry struct{}
 
-func (quickRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(50 * time.Millisecond) }
+func (quickRetry) NextRetry(*rivertype.JobRow) time.Time {
+	return time.Now().Add(50 * time.Millisecond)
+}
 
 func setup(t *testing.T, tune func(*sales.Config)) *testBundle {
 	t.Helper()
