@@ -79,11 +79,7 @@ type Config struct {
 	// RetryAfter is how long a lead that found no rep waits before it is tried
 	// again. Defaults to 10 minutes.
 	RetryAfter time.Duration
-	// Digest is the cron schedule of the daily digest, in Location. Defaults to
-	// "0 8 * * MON-FRI".
-	Digest string
-	// Location is the time zone of the digest and of the times in alerts. Defaults
-	// to Asia/Tokyo.
+	// Location is the time zone of the times in alerts. Defaults to Asia/Tokyo.
 	Location *time.Location
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
@@ -125,9 +121,6 @@ func New(cfg Config) (*Sales, error) {
 	}
 	if cfg.RetryAfter <= 0 {
 		cfg.RetryAfter = 10 * time.Minute
-	}
-	if cfg.Digest == "" {
-		cfg.Digest = "0 8 * * MON-FRI"
 	}
 	if cfg.Location == nil {
 		loc, err := time.LoadLocation("Asia/Tokyo")
