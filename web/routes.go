@@ -18,6 +18,12 @@ func (s *Server) routes() {
 		e.POST("/u/:token", s.unsubscribe)
 	}
 
+	// Sales hand-off, public: the accept token is signed. A GET only shows.
+	if s.deps.Sales != nil {
+		e.GET("/s/:token", s.showHandoff)
+		e.POST("/s/:token", s.decideHandoff)
+	}
+
 	// JSON API, behind bearer keys.
 	api := e.Group("/api/v1", s.requireAPIKey)
 	api.POST("/leads", s.saveLead)
@@ -25,4 +31,9 @@ func (s *Server) routes() {
 	api.POST("/leads/:id/stage", s.saveStage)
 	api.POST("/events", s.saveEvent)
 	api.GET("/funnel", s.showFunnel)
+	if s.deps.Sales != nil {
+		api.GET("/sales/inbox", s.showInbox)
+		api.POST("/leads/:id/accept", s.acceptLead)
+		api.POST("/leads/:id/reject", s.rejectLead)
+	}
 }

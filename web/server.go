@@ -19,6 +19,7 @@ import (
 
 	"github.com/nurture-dev/nurture/engine/mail"
 	"github.com/nurture-dev/nurture/engine/queue"
+	"github.com/nurture-dev/nurture/engine/sales"
 	"github.com/nurture-dev/nurture/engine/score"
 	"github.com/nurture-dev/nurture/engine/track"
 )
@@ -61,6 +62,9 @@ type Deps struct {
 	Recorder *mail.HitRecorder
 	// Scorer explains scores with the model in use; nil uses the default model.
 	Scorer *score.Scorer
+	// Sales serves the hand-off pages and API; without it those routes are not
+	// served.
+	Sales *sales.Sales
 }
 
 // Server is nurture's HTTP server.

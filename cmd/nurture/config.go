@@ -82,6 +82,12 @@ type Config struct {
 	// step over it waits for the next allowed time. Templates marked transactional
 	// are exempt. Defaults to 2/day,5/week.
 	FrequencyCap mail.FrequencyCap
+	// SalesWebhookURL receives a signed JSON POST (Slack-compatible "text") each time
+	// a lead is handed to a sales rep. Defaults to none.
+	SalesWebhookURL string
+	// SalesWebhookSecret keys the webhook's X-Nurture-Signature; required with
+	// SalesWebhookURL, at least 16 characters. Defaults to none.
+	SalesWebhookSecret string
 }
 
 // setting is one NURTURE_* variable and its flag.
@@ -126,6 +132,8 @@ func newSettings(c *Config) *settings {
 		{"NURTURE_DKIM_DOMAIN", "", "DKIM signing domain; empty uses the domain of NURTURE_FROM", &c.DKIMDomain},
 		{"NURTURE_JOB_RESCUE", "5m", "how long a job may run before it is taken for a dead process's and run again (more than 1m)", &s.jobRescue},
 		{"NURTURE_WATCH_INTERVAL", "2s", "how often the scenarios and templates folders are looked at for changed files", &s.watchInterval},
+		{"NURTURE_SALES_WEBHOOK_URL", "", "URL that gets a signed JSON POST when a lead is handed to sales (Slack-compatible text)", &c.SalesWebhookURL},
+		{"NURTURE_SALES_WEBHOOK_SECRET", "", "HMAC key of the sales webhook's X-Nurture-Signature (at least 16 characters)", &c.SalesWebhookSecret},
 		{"NURTURE_FREQUENCY_CAP", mail.DefaultFrequencyCap.String(), "most marketing mails per lead across all scenarios, per day and per week (\"2/day,5/week\", \"3/week\" or \"off\"); transactional templates are exempt", &s.frequencyCap},
 	}
 	return s
@@ -202,6 +210,14 @@ func (c *Config) validate(s *settings) error {
 	}
 	if c.APIKey != "" && len(c.APIKey) < apikey.MinLength {
 		errs = append(errs, fmt.Errorf("NURTURE_API_KEY: must be at least %d characters long", apikey.MinLength))
+	}
+	if c.SalesWebhookURL != "" {
+		if u, err := url.Parse(c.SalesWebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, errors.New("NURTURE_SALES_WEBHOOK_URL: not an http(s) URL"))
+		}
+		if len(c.SalesWebhookSecret) < 16 {
+			errs = append(errs, errors.New("NURTURE_SALES_WEBHOOK_SECRET: must be set, at least 16 characters, with NURTURE_SALES_WEBHOOK_URL"))
+		}
 	}
 	if c.DatabaseURL != "" {
 		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {

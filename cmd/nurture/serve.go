@@ -16,6 +16,8 @@ import (
 	"github.com/nurture-dev/nurture/engine/flow"
 	"github.com/nurture-dev/nurture/engine/mail"
 	"github.com/nurture-dev/nurture/engine/queue"
+	"github.com/nurture-dev/nurture/engine/sales"
+	"github.com/nurture-dev/nurture/engine/score"
 	"github.com/nurture-dev/nurture/web"
 )
 
@@ -73,11 +75,22 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	log.Info("frequency cap on marketing mail per lead", "cap", cfg.FrequencyCap.String())
+	secret, err := cfg.secret()
+	if err != nil {
+		return err
+	}
+	scorer := score.NewScorer(log)
+	handoff, err := sales.New(sales.Config{Pool: db.Pool, Mailer: mg.mailer, Secret: secret, BaseURL: cfg.BaseURL,
+		Model: scorer.Model, WebhookURL: cfg.SalesWebhookURL, WebhookSecret: cfg.SalesWebhookSecret, Logger: log})
+	if err != nil {
+		return err
+	}
 	engine := flow.New(flow.Config{Pool: db.Pool, Mailer: mg.mailer, ScenariosDir: cfg.ScenariosDir,
-		Templates: mg.Templates, Settle: cfg.ClickSettle, WatchInterval: cfg.WatchInterval, Logger: log})
+		Templates: mg.Templates, Settle: cfg.ClickSettle, WatchInterval: cfg.WatchInterval, Logger: log, Scorer: scorer, OnEscalation: handoff.Escalated})
 	workers := queue.NewWorkers()
 	river.AddWorker(workers, &mail.SendWorker{Mailer: mg.mailer, Pool: db.Pool})
 	engine.AddWorkers(workers)
+	handoff.AddWorkers(workers)
 	client, err := queue.New(db.Pool, workers, queue.Config{Role: cfg.Role, Logger: log, RescueAfter: cfg.JobRescue,
 		PeriodicJobs: engine.PeriodicJobs()})
 	if err != nil {
@@ -129,7 +142,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	defer recorder.Close() // after the HTTP server: the hits it took in are recorded
 	srv := web.New(web.Config{TrustedProxies: proxies}, web.Deps{
 		Pool: db.Pool, Queue: client, Working: working, Logger: log, Mailer: mg.mailer, Signer: mg.signer,
-		Recorder: recorder, Scorer: engine.Scorer(),
+		Recorder: recorder, Scorer: engine.Scorer(), Sales: handoff,
 	})
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

@@ -279,6 +279,15 @@ func (d *dispatch) event(ctx context.Context, ev queuedEvent) error {
 	if err := d.e.scorer.Apply(ctx, d.tx, l, score.Event{ID: ev.ID, Type: ev.Type, OccurredAt: ev.OccurredAt, Properties: ev.Properties}); err != nil {
 		return fmt.Errorf("score: %w", err)
 	}
+	if ev.Type == "escalation_requested" && d.e.cfg.OnEscalation != nil {
+		rc, err := d.e.queue(ctx)
+		if err != nil {
+			return err
+		}
+		if err := d.e.cfg.OnEscalation(ctx, d.tx, rc, l.ID, ev.ID, ev.Properties); err != nil {
+			return fmt.Errorf("escalation: %w", err)
+		}
+	}
 	le := scenario.LeadEnvOf(l).WithHistory(lead.NewHistory(ctx, d.tx, l.ID))
 	ee := scenario.EventEnvOf(ev.Type, ev.OccurredAt, ev.Properties)
 	for _, en := range d.running[ev.LeadID] {

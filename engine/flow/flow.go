@@ -58,6 +58,13 @@ type Config struct {
 	// Scorer scores each event before the scenarios see it, with the model in the
 	// scenarios folder's scoring.yaml. Defaults to a scorer of its own.
 	Scorer *score.Scorer
+	// OnEscalation is shown every escalation_requested event, in the transaction
+	// that takes the event off the dispatch queue, so that what it inserts (a job
+	// handing the lead to sales) commits exactly when the event is dispatched: a
+	// crash can neither lose the escalation nor act on it twice. An error fails the
+	// batch, which is dispatched again. Defaults to none: escalations are recorded
+	// and nothing else.
+	OnEscalation func(ctx context.Context, tx pgx.Tx, rc *queue.Client, leadID, eventID int64, props map[string]any) error
 }
 
 // Engine runs scenarios.

@@ -249,3 +249,22 @@ func Unsubscribe(ctx context.Context, tx pgx.Tx, id int64, props map[string]any)
 	}
 	return true, AppendEvent(ctx, tx, id, "unsubscribed", props)
 }
+
+// SetOwner makes a user the owner of a lead (0: no owner) and returns the owner the
+// row now holds. It records no event: the caller records why the owner changed
+// (lead_assigned, lead_accepted) in the same transaction.
+func SetOwner(ctx context.Context, tx pgx.Tx, id, ownerID int64) (int64, error) {
+	var owner *int64
+	err := tx.QueryRow(ctx, `UPDATE leads SET owner_id = nullif($2, 0), updated_at = now()
+		WHERE id = $1 RETURNING owner_id`, id, ownerID).Scan(&owner)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("set owner of lead %d: %w", id, err)
+	}
+	if owner == nil {
+		return 0, nil
+	}
+	return *owner, nil
+}

@@ -128,6 +128,44 @@ func (m *Mailer) Enqueue(ctx context.Context, tx pgx.Tx, rc *queue.Client, leadI
 	return id, true, nil
 }
 
+// EnqueueInternal asks for template to be sent to one of us (to, a sales rep or a
+// manager) about a lead: a sales alert. It is recorded with the lead, for a purpose
+// that makes it unique as Enqueue's, but it is not the lead's mail: the lead's
+// unsubscribe, consent and suppression never hold it back, it carries no tracking,
+// it never counts against the lead's frequency cap, and its delivery records
+// alert_sent rather than email_sent. alert is what the template shows as .Alert.
+func (m *Mailer) EnqueueInternal(ctx context.Context, tx pgx.Tx, rc *queue.Client, leadID int64, template, purpose, to string, alert *message.Alert) (id int64, created bool, err error) {
+	set := m.cfg.Templates()
+	if set == nil || !set.Has(template) {
+		return 0, false, fmt.Errorf("no template %q", template)
+	}
+	if err := lead.CheckEmail(to); err != nil {
+		return 0, false, fmt.Errorf("enqueue %s: recipient %w", template, err)
+	}
+	b, err := json.Marshal(alert)
+	if err != nil {
+		return 0, false, fmt.Errorf("enqueue %s: %w", template, err)
+	}
+	err = tx.QueryRow(ctx, `INSERT INTO messages (lead_id, purpose, template, to_email, message_id, transactional, internal, alert)
+		VALUES ($1, $2, $3, $4, $5, true, true, $6) ON CONFLICT (lead_id, purpose) DO NOTHING RETURNING id`,
+		leadID, purpose, template, to, m.newMessageID(), b).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = tx.QueryRow(ctx, `SELECT id FROM messages WHERE lead_id = $1 AND purpose = $2`, leadID, purpose).Scan(&id)
+		return id, false, err
+	}
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "23503" {
+			return 0, false, lead.ErrNotFound
+		}
+		return 0, false, fmt.Errorf("enqueue %s: %w", template, err)
+	}
+	if _, err := rc.InsertTx(ctx, tx, SendArgs{MessageID: id}, nil); err != nil {
+		return 0, false, fmt.Errorf("enqueue %s: %w", template, err)
+	}
+	return id, true, nil
+}
+
 func (m *Mailer) newMessageID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
@@ -195,6 +233,11 @@ type pending struct {
 	Lead            *lead.Lead
 	// Blocked says why the lead may not be mailed, or "".
 	Blocked string
+	// Internal mail (a sales alert) is about the lead but goes to To, one of us: the
+	// lead's unsubscribe does not hold it back and nothing in it is tracked.
+	Internal bool
+	To       string
+	Alert    *message.Alert
 	// readErr is a failure to read this message alone.
 	readErr error
 
@@ -256,8 +299,11 @@ func (m *Mailer) deliver(ctx context.Context, b *sendBatches, job *river.Job[Sen
 		if err := m.cfg.Sender.Send(ctx, msg); err != nil {
 			var de *DeliveryError
 			switch {
-			case errors.As(err, &de) && de.Bounce:
+			case errors.As(err, &de) && de.Bounce && !p.Internal:
 				return m.bounce(ctx, pool, job, p, de)
+			case errors.As(err, &de) && de.Bounce:
+				// An address of ours is not the lead's to suppress.
+				return m.fail(ctx, pool, job, p, err)
 			case errors.As(err, &de) && !de.Temporary:
 				return m.fail(ctx, pool, job, p, err)
 			case job.Attempt >= job.MaxAttempts:
@@ -283,18 +329,27 @@ func readPending(ctx context.Context, pool *pgxpool.Pool, ps []*pending) error {
 	for i, p := range ps {
 		ids[i] = p.ID
 	}
-	rows, err := pool.Query(ctx, `SELECT m.id, m.lead_id, m.template, m.status, m.message_id, m.subject_override, to_jsonb(l), `+blockedSQL+`
+	rows, err := pool.Query(ctx, `SELECT m.id, m.lead_id, m.template, m.status, m.message_id, m.subject_override, to_jsonb(l),
+			CASE WHEN m.internal THEN '' ELSE `+blockedSQL+` END, m.internal, m.to_email, m.alert
 		FROM messages m JOIN leads l ON l.id = m.lead_id WHERE m.id = ANY($1)`, ids)
 	if err != nil {
 		return err
 	}
 	var r pending
-	var leadJSON []byte
-	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.LeadID, &r.Template, &r.Status, &r.MessageID, &r.SubjectOverride, &leadJSON, &r.Blocked}, func() error {
+	var leadJSON, alertJSON []byte
+	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.LeadID, &r.Template, &r.Status, &r.MessageID, &r.SubjectOverride, &leadJSON, &r.Blocked,
+		&r.Internal, &r.To, &alertJSON}, func() error {
 		l := new(lead.Lead)
 		var lerr error
 		if err := json.Unmarshal(leadJSON, l); err != nil {
 			lerr = fmt.Errorf("lead %d: %w", r.LeadID, err)
+		}
+		var alert *message.Alert
+		if alertJSON != nil {
+			alert = new(message.Alert)
+			if err := json.Unmarshal(alertJSON, alert); err != nil {
+				lerr = fmt.Errorf("alert of message %d: %w", r.ID, err)
+			}
 		}
 		// A message is asked for twice only by a job run twice at once.
 		for _, p := range ps {
@@ -302,6 +357,7 @@ func readPending(ctx context.Context, pool *pgxpool.Pool, ps []*pending) error {
 				p.Found, p.readErr = true, lerr
 				p.LeadID, p.Template, p.Status, p.MessageID, p.SubjectOverride, p.Blocked = r.LeadID, r.Template, r.Status, r.MessageID, r.SubjectOverride, r.Blocked
 				p.Lead = l
+				p.Internal, p.To, p.Alert = r.Internal, r.To, alert
 			}
 		}
 		return nil
@@ -316,7 +372,16 @@ func recordAttempt(ctx context.Context, q interface {
 	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
 }, job *river.Job[SendArgs], p *pending, status string, err error) (pgconn.CommandTag, error) {
 	return q.Exec(ctx, `UPDATE messages SET status = $2, error = $3, attempts = $4, subject = $5, to_email = $6, link_set_id = nullif($7, 0)
-		WHERE id = $1 AND status = 'queued'`, p.ID, status, err.Error(), job.Attempt, p.Rendered.Subject, p.Lead.Email, p.LinkSet)
+		WHERE id = $1 AND status = 'queued'`, p.ID, status, err.Error(), job.Attempt, p.Rendered.Subject, p.recipient(), p.LinkSet)
+}
+
+// recipient is the address the message goes to: the lead's, or one of ours for
+// internal mail.
+func (p *pending) recipient() string {
+	if p.Internal {
+		return p.To
+	}
+	return p.Lead.Email
 }
 
 // blocked says why a lead may not be mailed, or "".

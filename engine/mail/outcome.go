@@ -21,7 +21,8 @@ type outcome struct {
 }
 
 // writeOutcomes marks the messages sent (or kept in the outbox), with what was
-// rendered, and records their email_sent events, in one statement. A message
+// rendered, and records their email_sent events (alert_sent for internal mail, which
+// is not the lead's), in one statement. A message
 // recorded already, or twice in the group (a job run twice at once), gets one event.
 //
 // Every message of the group has gone out: a failed write would have every one of
@@ -37,6 +38,9 @@ func writeOutcomes(ctx context.Context, pool *pgxpool.Pool, group []*outcome) er
 	for i, o := range group {
 		p := o.p
 		e := map[string]any{"message_id": p.ID, "template": p.Template, "subject": p.Rendered.Subject}
+		if p.Internal {
+			e["to"] = p.To
+		}
 		if o.status == StatusOutbox {
 			e["outbox"] = true
 		}
@@ -45,14 +49,15 @@ func writeOutcomes(ctx context.Context, pool *pgxpool.Pool, group []*outcome) er
 			return err
 		}
 		ids[i], attempts[i], sets[i] = p.ID, int32(o.attempt), p.LinkSet
-		statuses[i], subjects[i], emails[i], htmls[i], texts[i], props[i] = o.status, p.Rendered.Subject, p.Lead.Email, o.html, o.text, string(b)
+		statuses[i], subjects[i], emails[i], htmls[i], texts[i], props[i] = o.status, p.Rendered.Subject, p.recipient(), o.html, o.text, string(b)
 	}
 	const q = `WITH o AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
 			AS o(id, status, attempts, link_set, subject, email, html, text, props)),
 		u AS (UPDATE messages m SET status = o.status, sent_at = now(), error = '', attempts = o.attempts, link_set_id = nullif(o.link_set, 0),
 				subject = o.subject, to_email = o.email, html = o.html, text_body = o.text
-			FROM o WHERE m.id = o.id AND m.status = 'queued' RETURNING m.id, m.lead_id)
-		INSERT INTO events (lead_id, type, properties) SELECT u.lead_id, 'email_sent', o.props::jsonb FROM u JOIN o ON o.id = u.id`
+			FROM o WHERE m.id = o.id AND m.status = 'queued' RETURNING m.id, m.lead_id, m.internal)
+		INSERT INTO events (lead_id, type, properties)
+		SELECT u.lead_id, CASE WHEN u.internal THEN 'alert_sent' ELSE 'email_sent' END, o.props::jsonb FROM u JOIN o ON o.id = u.id`
 	for attempt := 1; ; attempt++ {
 		_, err := pool.Exec(ctx, q, ids, statuses, attempts, sets, subjects, emails, htmls, texts, props)
 		var pgErr *pgconn.PgError

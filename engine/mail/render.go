@@ -52,6 +52,11 @@ func (m *Mailer) render(ctx context.Context, sets *linkSets, p *pending) (*messa
 	if set == nil {
 		return nil, fmt.Errorf("no templates loaded")
 	}
+	if p.Internal {
+		// Internal mail is rendered as authored: no pixel, no tracked links, no
+		// unsubscribe page (the recipient is not the lead).
+		return set.Render(p.Template, message.Data{Lead: p.Lead, Alert: p.Alert})
+	}
 	return set.Render(p.Template, message.Data{
 		Lead:           p.Lead,
 		UnsubscribeURL: m.UnsubscribeURL(p.ID),
@@ -90,7 +95,7 @@ func (m *Mailer) build(p pending) (*gomail.Msg, error) {
 	if err := msg.FromFormat(addr.Name, addr.Address); err != nil {
 		return nil, err
 	}
-	if err := msg.To(p.Lead.Email); err != nil {
+	if err := msg.To(p.recipient()); err != nil {
 		return nil, err
 	}
 	if r.ReplyTo != "" {
@@ -101,6 +106,11 @@ func (m *Mailer) build(p pending) (*gomail.Msg, error) {
 	setSubject(msg, r.Subject)
 	msg.SetMessageIDWithValue(p.MessageID)
 	msg.SetDate()
+	if p.Internal {
+		msg.SetBodyString(gomail.TypeTextPlain, r.Text)
+		msg.AddAlternativeString(gomail.TypeTextHTML, r.HTML)
+		return msg, nil
+	}
 	// The mailto: form carries the token in its subject, so whoever reads that
 	// mailbox knows which message to unsubscribe from.
 	tok := m.cfg.Signer.Sign(track.Token{Kind: track.Unsubscribe, MessageID: p.ID})

@@ -66,6 +66,9 @@ type Data struct {
 	UnsubscribeURL string
 	// Tracking rewrites links; nil means no rewriting (previews, tests).
 	Tracking *Tracking
+	// Alert is what an internal alert shows beyond the lead; nil for the lead's own
+	// mail.
+	Alert *Alert
 }
 
 // Tracking says how the links of a message are tracked.

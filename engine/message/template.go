@@ -48,6 +48,7 @@ type layout struct {
 type view struct {
 	Lead           *lead.Lead
 	UnsubscribeURL string
+	Alert          *Alert
 }
 
 // layoutView is what a layout sees.
@@ -227,6 +228,12 @@ func parseTemplate(file, name, src string, layouts map[string]*layout, badLayout
 		if err := t.checkLinks(sample); err != nil {
 			return nil, err
 		}
+		if strings.HasPrefix(name, "alerts/") {
+			// An alert is sent with .Alert set: check that path too.
+			if _, err := t.renderFull(Data{Lead: sample, Alert: sampleAlert()}); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return t, nil
 }
@@ -300,7 +307,7 @@ func (t *template) renderFull(d Data) (*Rendered, error) {
 	if l == nil {
 		l = &lead.Lead{}
 	}
-	v := view{Lead: l, UnsubscribeURL: d.UnsubscribeURL}
+	v := view{Lead: l, UnsubscribeURL: d.UnsubscribeURL, Alert: d.Alert}
 	subject, err := t.execSubject(v)
 	if err != nil {
 		return nil, err
