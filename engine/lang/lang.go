@@ -183,8 +183,10 @@ func Register(ja map[string]string) struct{} {
 		if old, ok := catalog[en]; ok && old != j {
 			panic(fmt.Sprintf("lang: %q has two translations: %q and %q", en, old, j))
 		}
-		if len(verbsOf(en)) != countArgs(j) {
-			panic(fmt.Sprintf("lang: %q and its translation %q take different numbers of arguments", en, j))
+		// A translation may leave an argument out (a Go type name, say), but only
+		// with numbered arguments, for which fmt does not report the extra ones.
+		if n, nj := len(verbsOf(en)), countArgs(j); nj > n || (nj < n && !strings.Contains(j, "%[")) {
+			panic(fmt.Sprintf("lang: %q and its translation %q take different arguments", en, j))
 		}
 		catalog[en] = j
 	}
