@@ -30,11 +30,14 @@ func Errorf(file string, pos Pos, format string, args ...any) *Error {
 func (e *Error) Error() string { return e.at() + e.Msg }
 
 // In returns "file:line:column: msg" with the message in l.
-func (e *Error) In(l lang.Lang) string {
+func (e *Error) In(l lang.Lang) string { return e.at() + e.MsgIn(l) }
+
+// MsgIn is the message in l, without the position.
+func (e *Error) MsgIn(l lang.Lang) string {
 	if e.text.Format != "" && e.text.String() == e.Msg {
-		return e.at() + e.text.In(l)
+		return e.text.In(l)
 	}
-	return e.at() + lang.Text(l, e.Msg)
+	return lang.Text(l, e.Msg)
 }
 
 // at is "file:line:column: ".

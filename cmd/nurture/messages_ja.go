@@ -1,0 +1,17 @@
+package main
+
+import "github.com/nurture-dev/nurture/engine/lang"
+
+// The Japanese of what check, simulate and preview print, by the English format.
+// A line added without its Japanese fails TestMessagesHaveJapanese.
+var _ = lang.Register(map[string]string{
+	"%s: no scenarios folder; no scenarios checked":               "%s: シナリオのフォルダがないので、シナリオは確かめていません",
+	"%s: %d templates good, %d problems":                          "%s: テンプレート %d 件は問題なし、問題 %d 件",
+	"templates not loaded, so template names are not checked: %v": "テンプレートを読めないので、テンプレート名は確かめていません: %v",
+	"warning: %s":     "警告: %s",
+	"PASS %s: %s":     "PASS %s: %s",
+	"FAIL %s: %s: %s": "FAIL %s: %s: %s",
+	", %d warnings":   "、警告 %d 件",
+	"%s: %d scenarios good, %d problems%s; %d tests, %d passed, %d failed": "%s: シナリオ %d 件は問題なし、問題 %d 件%s。テスト %d 件、成功 %d 件、失敗 %d 件",
+	"%s: scoring model refused, %d problems":                               "%s: スコアリングモデルは使えません。問題 %d 件",
+})
