@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/nurture-dev/nurture/engine/lang"
 	"github.com/nurture-dev/nurture/engine/message"
 	"github.com/nurture-dev/nurture/engine/scenario"
 	"github.com/nurture-dev/nurture/engine/score"
@@ -30,10 +31,15 @@ enrollments each scenario has on older versions of its file. Exits 1 if anything
 wrong or a test fails.`)
 	db := fs.Bool("db", false, "also report running enrollments on older versions (uses NURTURE_DATABASE_URL or the embedded database)")
 	s := newSettings(&cfg)
-	s.register(fs, c.getenv, append([]string{"NURTURE_TEMPLATES_DIR", "NURTURE_SCENARIOS_DIR"}, databaseSettings...))
+	s.register(fs, c.getenv, append([]string{"NURTURE_TEMPLATES_DIR", "NURTURE_SCENARIOS_DIR", "NURTURE_LANG"}, databaseSettings...))
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	l, err := s.language()
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	say := func(format string, args ...any) { fmt.Fprintln(c.stdout, lang.New(format, args...).In(l)) }
 
 	var templateDirs, scenarioDirs, scenarioFiles []string
 	if fs.NArg() == 0 {
@@ -41,7 +47,7 @@ wrong or a test fails.`)
 		if _, err := os.Stat(cfg.ScenariosDir); err == nil {
 			scenarioDirs = []string{cfg.ScenariosDir}
 		} else {
-			fmt.Fprintf(c.stdout, "%s: no scenarios folder; no scenarios checked\n", cfg.ScenariosDir)
+			say("%s: no scenarios folder; no scenarios checked", cfg.ScenariosDir)
 		}
 	}
 	for _, arg := range fs.Args() {
@@ -71,10 +77,10 @@ wrong or a test fails.`)
 		}
 		errs := unjoin(err)
 		for _, e := range errs {
-			fmt.Fprintln(c.stdout, e)
+			fmt.Fprintln(c.stdout, lang.Text(l, e))
 		}
 		problems += len(errs)
-		fmt.Fprintf(c.stdout, "%s: %d templates good, %d problems\n", dir, len(set.Names()), len(errs))
+		say("%s: %d templates good, %d problems", dir, len(set.Names()), len(errs))
 	}
 
 	var opts scenario.Options
@@ -82,12 +88,12 @@ wrong or a test fails.`)
 		if templates == nil {
 			set, err := message.Load(cfg.TemplatesDir)
 			if set == nil {
-				fmt.Fprintf(c.stdout, "templates not loaded, so template names are not checked: %v\n", err)
+				say("templates not loaded, so template names are not checked: %v", err)
 			}
 			templates = set
 		}
 		if templates != nil {
-			opts.HasTemplate = templates.Has
+			opts.HasTemplate, opts.TemplateNames = templates.Has, templates.Names()
 		}
 	}
 	var checked []*scenario.Scenario
@@ -97,7 +103,7 @@ wrong or a test fails.`)
 			errs = scenario.Errors{{File: name, Msg: err.Error()}}
 		}
 		for _, e := range errs {
-			fmt.Fprintln(c.stdout, e)
+			fmt.Fprintln(c.stdout, e.In(l))
 		}
 		problems += len(errs)
 		// Warnings are printed but do not make check fail: the file runs as written.
@@ -106,29 +112,29 @@ wrong or a test fails.`)
 			warnings = append(warnings, sc.Warnings...)
 		}
 		for _, w := range warnings {
-			line := *w
-			line.Msg = "warning: " + line.Msg // file:line:column: warning: …, as compilers write it
-			fmt.Fprintln(c.stdout, &line)
+			line := *w // file:line:column: warning: …, as compilers write it
+			line.Msg = lang.New("warning: %s", w.MsgIn(l)).In(l)
+			fmt.Fprintln(c.stdout, line.Error())
 		}
 		tests, fails := 0, 0
 		for _, sc := range good {
 			for _, r := range sc.RunTests() {
 				tests++
 				if r.Passed() {
-					fmt.Fprintf(c.stdout, "PASS %s: %s\n", sc.ID, r.Test.Name)
+					say("PASS %s: %s", sc.ID, r.Test.Name)
 					continue
 				}
 				fails++
-				fmt.Fprintf(c.stdout, "FAIL %s: %s: %s\n", sc.ID, r.Test.Name, strings.Join(r.Failures, "; "))
+				say("FAIL %s: %s: %s", sc.ID, r.Test.Name, strings.Join(r.Failures, "; "))
 			}
 		}
 		failed += fails
 		checked = append(checked, good...)
-		var warned string
+		var warned lang.Message
 		if len(warnings) > 0 {
-			warned = fmt.Sprintf(", %d warnings", len(warnings))
+			warned = lang.New(", %d warnings", len(warnings))
 		}
-		fmt.Fprintf(c.stdout, "%s: %d scenarios good, %d problems%s; %d tests, %d passed, %d failed\n",
+		say("%s: %d scenarios good, %d problems%s; %d tests, %d passed, %d failed",
 			name, len(good), len(errs), warned, tests, tests-fails, fails)
 	}
 	// checkScoring checks a scoring model and runs its tests.
@@ -143,11 +149,11 @@ wrong or a test fails.`)
 			return err
 		}
 		for _, e := range errs {
-			fmt.Fprintln(c.stdout, e)
+			fmt.Fprintln(c.stdout, e.In(l))
 		}
 		problems += len(errs)
 		if m == nil {
-			fmt.Fprintf(c.stdout, "%s: scoring model refused, %d problems\n", file, len(errs))
+			say("%s: scoring model refused, %d problems", file, len(errs))
 			return nil
 		}
 		tests, fails := 0, 0

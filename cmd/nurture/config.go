@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/nurture-dev/nurture/engine/apikey"
+	"github.com/nurture-dev/nurture/engine/lang"
 	"github.com/nurture-dev/nurture/engine/mail"
 	"github.com/nurture-dev/nurture/engine/queue"
 )
@@ -88,6 +89,10 @@ type Config struct {
 	// SalesWebhookSecret keys the webhook's X-Nurture-Signature; required with
 	// SalesWebhookURL, at least 16 characters. Defaults to none.
 	SalesWebhookSecret string
+	// Lang is the language of check, simulate, preview and template errors: ja or
+	// en. Defaults to the locale's (LC_ALL, LC_MESSAGES or LANG starting with "ja"
+	// is Japanese), else English.
+	Lang lang.Lang
 }
 
 // setting is one NURTURE_* variable and its flag.
@@ -105,6 +110,8 @@ func (s setting) flagName() string {
 type settings struct {
 	all                                                                     []setting
 	clickSettle, smtpPool, sendRate, jobRescue, frequencyCap, watchInterval string
+	lang                                                                    string
+	getenv                                                                  func(string) string
 }
 
 func newSettings(c *Config) *settings {
@@ -134,6 +141,7 @@ func newSettings(c *Config) *settings {
 		{"NURTURE_WATCH_INTERVAL", "2s", "how often the scenarios and templates folders are looked at for changed files", &s.watchInterval},
 		{"NURTURE_SALES_WEBHOOK_URL", "", "URL that gets a signed JSON POST when a lead is handed to sales (Slack-compatible text)", &c.SalesWebhookURL},
 		{"NURTURE_SALES_WEBHOOK_SECRET", "", "HMAC key of the sales webhook's X-Nurture-Signature (at least 16 characters)", &c.SalesWebhookSecret},
+		{"NURTURE_LANG", "", "language of check, simulate and template errors: ja or en; empty follows the locale (LC_ALL, LC_MESSAGES, LANG)", &s.lang},
 		{"NURTURE_FREQUENCY_CAP", mail.DefaultFrequencyCap.String(), "most marketing mails per lead across all scenarios, per day and per week (\"2/day,5/week\", \"3/week\" or \"off\"); transactional templates are exempt", &s.frequencyCap},
 	}
 	return s
@@ -146,6 +154,7 @@ var databaseSettings = []string{"NURTURE_DATABASE_URL", "NURTURE_DATA_DIR", "NUR
 // taken from the environment, so that a flag beats its variable and both beat the
 // built-in default.
 func (s *settings) register(fs *flag.FlagSet, getenv func(string) string, names []string) {
+	s.getenv = getenv
 	for _, st := range s.all {
 		def := st.def
 		if v := getenv(st.env); v != "" {
@@ -164,9 +173,27 @@ func (s *settings) register(fs *flag.FlagSet, getenv func(string) string, names 
 	}
 }
 
+// language is the language messages are printed in: NURTURE_LANG (or --lang),
+// else the locale's.
+func (s *settings) language() (lang.Lang, error) {
+	if s.lang == "" {
+		return lang.FromLocale(s.getenv), nil
+	}
+	l, err := lang.Parse(s.lang)
+	if err != nil {
+		return lang.English, fmt.Errorf("NURTURE_LANG: %w", err)
+	}
+	return l, nil
+}
+
 // validate checks the settings once, with errors that name the variable.
 func (c *Config) validate(s *settings) error {
 	var errs []error
+	if l, err := s.language(); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.Lang = l
+	}
 	d, err := time.ParseDuration(s.clickSettle)
 	if err != nil || d < 0 {
 		errs = append(errs, fmt.Errorf("NURTURE_CLICK_SETTLE: %q is not a duration such as 60s", s.clickSettle))

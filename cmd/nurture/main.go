@@ -73,6 +73,7 @@ func commands() []command {
 		{"check", "check templates and scenarios (every problem with file:line), run scenario tests", (*cli).check},
 		{"simulate", "run a scenario for one lead on a virtual clock and print what happens", (*cli).simulate},
 		{"send", "send one message to one address (a test send)", (*cli).send},
+		{"preview", "render a template for a lead and for an empty lead, with no database", (*cli).preview},
 		{"version", "print the version", (*cli).version},
 	}
 }

@@ -10,10 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nurture-dev/nurture/engine/lang"
 	"github.com/nurture-dev/nurture/engine/scenario"
 )
 
 func (c *cli) simulate(_ context.Context, args []string) error {
+	var cfg Config
 	fs := c.flagSet("simulate", "simulate FILE [--lead JSON] [--event EVENT...] [--trigger EVENT] [--start TIME]",
 		`Runs the scenario in FILE for one lead on a virtual clock, with the step code the
 server runs, and prints what happens when: which branch and why, what is sent, where
@@ -42,6 +44,8 @@ Tokyo unless --start says otherwise.`)
 	triggerArg := fs.String("trigger", "", `the event the lead enters on, such as "form_submitted form=whitepaper"; checks the trigger's condition`)
 	startArg := fs.String("start", "", "when the lead enters, such as 2027-02-09T20:00 (in the scenario's time zone) or 2026-04-06T10:00:00+09:00 (default, a Monday)")
 	settle := fs.Duration("settle", 0, "how long a click waits before it is believed, as NURTURE_CLICK_SETTLE")
+	s := newSettings(&cfg)
+	s.register(fs, c.getenv, []string{"NURTURE_LANG"})
 	var files []string
 	for {
 		if err := parse(fs, args); err != nil {
@@ -51,6 +55,10 @@ Tokyo unless --start says otherwise.`)
 			break
 		}
 		files, args = append(files, fs.Arg(0)), fs.Args()[1:]
+	}
+	l, err := s.language()
+	if err != nil {
+		return &usageError{err.Error()}
 	}
 	switch {
 	case len(files) == 0:
@@ -70,7 +78,7 @@ Tokyo unless --start says otherwise.`)
 	}
 	sc, err := scenario.Parse(files[0], src, scenario.Options{})
 	if err != nil {
-		fmt.Fprintln(c.stdout, err)
+		fmt.Fprintln(c.stdout, lang.Text(l, err))
 		return errRejected
 	}
 	if *startArg != "" {

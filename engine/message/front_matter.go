@@ -11,6 +11,7 @@ import (
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
+	"github.com/nurture-dev/nurture/engine/lang"
 	"github.com/nurture-dev/nurture/engine/yamldepth"
 )
 
@@ -70,13 +71,11 @@ func parseFrontMatter(file, src string) (*frontMatter, error) {
 
 	yml := []byte(strings.Join(lines[1:end], ""))
 	if len(yml) > maxFrontMatter {
-		return nil, &Error{File: file, Line: firstLine, Column: 1,
-			Msg: fmt.Sprintf("the front matter is larger than %d bytes; it holds a subject and a few other keys", maxFrontMatter)}
+		return nil, errorf(file, firstLine, 1, "the front matter is larger than %d bytes; it holds a subject and a few other keys", maxFrontMatter)
 	}
 	var deep *yamldepth.Error
 	if errors.As(yamldepth.Check(yml, maxFrontMatterDepth), &deep) {
-		return nil, &Error{File: file, Line: deep.Line + firstLine - 1, Column: deep.Column,
-			Msg: fmt.Sprintf("front matter: %v; it holds a subject and a few other keys", deep)}
+		return nil, errorf(file, deep.Line+firstLine-1, deep.Column, "front matter: %v; it holds a subject and a few other keys", deep)
 	}
 	doc, err := parser.ParseBytes(yml, 0)
 	if err != nil {
@@ -92,9 +91,9 @@ func parseFrontMatter(file, src string) (*frontMatter, error) {
 				fmt.Sscanf(m, "[%d:%d]", &line, &col)
 				return fmt.Sprintf("%d:%d", line+firstLine-1, col)
 			})
-			return nil, &Error{File: file, Line: p.Line + firstLine - 1, Column: p.Column, Msg: "front matter: " + msg}
+			return nil, &Error{File: file, Line: p.Line + firstLine - 1, Column: p.Column, Msg: "front matter: " + msg, text: lang.New("front matter: %s", msg)}
 		}
-		return nil, &Error{File: file, Line: firstLine, Msg: "front matter: " + err.Error()}
+		return nil, &Error{File: file, Line: firstLine, Msg: "front matter: " + err.Error(), text: lang.New("front matter: %s", err.Error())}
 	}
 	var values []*ast.MappingValueNode
 	if len(doc.Docs) > 1 {
@@ -144,14 +143,13 @@ func parseFrontMatter(file, src string) (*frontMatter, error) {
 			}
 			continue
 		default:
-			errs = append(errs, &Error{File: file, Line: kp.line, Column: kp.column,
-				Msg: fmt.Sprintf("unknown front-matter key %q (known keys: %s)", key, strings.Join(knownKeys, ", "))})
+			errs = append(errs, errorf(file, kp.line, kp.column, "unknown front-matter key %q (known keys: %s)", key, strings.Join(knownKeys, ", ")))
 			continue
 		}
 		value, at, ok := scalar(mv.Value)
 		at.line += firstLine - 1
 		if !ok {
-			errs = append(errs, &Error{File: file, Line: at.line, Column: at.column, Msg: fmt.Sprintf("%s must be text", key)})
+			errs = append(errs, errorf(file, at.line, at.column, "%s must be text", key))
 			continue
 		}
 		*f = field{value: value, set: true, key: kp, at: at}
@@ -174,8 +172,7 @@ func parseFrontMatter(file, src string) (*frontMatter, error) {
 			continue
 		}
 		if _, err := mail.ParseAddress(f.f.value); err != nil {
-			errs = append(errs, &Error{File: file, Line: f.f.at.line, Column: f.f.at.column,
-				Msg: fmt.Sprintf("%s %q is not an address such as \"ナーチャー株式会社 <info@example.com>\": %v", f.name, f.f.value, err)})
+			errs = append(errs, errorf(file, f.f.at.line, f.f.at.column, "%s %q is not an address such as \"ナーチャー株式会社 <info@example.com>\": %v", f.name, f.f.value, err))
 		}
 	}
 	if fm.layout.set && strings.TrimSpace(fm.layout.value) == "" {

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/nurture-dev/nurture/engine/lang"
 	"github.com/nurture-dev/nurture/engine/lead"
 )
 
@@ -36,7 +37,26 @@ type Error struct {
 	Line   int
 	Column int
 	Msg    string
-	err    error // the cause, such as ErrLimit
+	err    error        // the cause, such as ErrLimit
+	text   lang.Message // Msg as a format and its arguments, when made by errorf
+}
+
+// errorf is the problem at line and column of file, with the message of format and
+// args (a constant format with a translation in messages_ja.go).
+func errorf(file string, line, column int, format string, args ...any) *Error {
+	m := lang.New(format, args...)
+	return &Error{File: file, Line: line, Column: column, Msg: m.String(), text: m}
+}
+
+// In formats the problem as Error does, with the message in l.
+func (e *Error) In(l lang.Lang) string {
+	msg := lang.Text(l, e.Msg)
+	if e.text.Format != "" && e.text.String() == e.Msg {
+		msg = e.text.In(l)
+	}
+	c := *e
+	c.Msg = msg
+	return c.Error()
 }
 
 // Unwrap returns the cause of the problem, when there is one to test for, such as
@@ -281,7 +301,7 @@ func Load(dir string) (*Set, error) {
 	for _, f := range templateFiles {
 		name := strings.TrimSuffix(f.rel, path.Ext(f.rel))
 		if other, ok := definedBy[name]; ok {
-			errs = append(errs, &Error{File: f.name, Msg: fmt.Sprintf("template %s is also defined by %s", name, other)})
+			errs = append(errs, errorf(f.name, 0, 0, "template %s is also defined by %s", name, other))
 			delete(s.templates, name)
 			continue
 		}

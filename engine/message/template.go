@@ -6,6 +6,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"path"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/renderer/html"
 
+	"github.com/nurture-dev/nurture/engine/lang"
 	"github.com/nurture-dev/nurture/engine/lead"
 )
 
@@ -164,11 +166,11 @@ func parseTemplate(file, name, src string, layouts map[string]*layout, badLayout
 		if !fm.layout.set {
 			at = pos{1, 0}
 		}
-		msg := fmt.Sprintf("layout %q not found: there is no _layouts/%s.html", fm.layout.value, fm.layout.value)
+		e := errorf(file, at.line, at.column, "layout %q not found: there is no _layouts/%s.html", fm.layout.value, fm.layout.value)
 		if bad, isBad := badLayouts[fm.layout.value]; isBad {
-			msg = fmt.Sprintf("layout %q has problems (see %s)", fm.layout.value, bad)
+			e = errorf(file, at.line, at.column, "layout %q has problems (see %s)", fm.layout.value, bad)
 		}
-		errs = append(errs, &Error{File: file, Line: at.line, Column: at.column, Msg: msg})
+		errs = append(errs, e)
 	}
 	t.layout = l
 
@@ -399,6 +401,9 @@ func templateError(file string, err error, src string, start pos) *Error {
 		msg, _, _ = strings.Cut(msg, ": {") // drop html/template's internal state
 	}
 	e := &Error{File: file, Line: start.line + line - 1, Msg: msg, err: cause}
+	if f := fieldSlip(msg); f.Format != "" {
+		e.Msg, e.text = f.String(), f
+	}
 	lines := strings.Split(src, "\n")
 	if m[1] == "" || start.column == 0 || line < 1 || line > len(lines) {
 		return e
@@ -422,4 +427,78 @@ func templateError(file string, err error, src string, start pos) *Error {
 		e.Column += start.column - 1
 	}
 	return e
+}
+
+// fieldErrorRE matches Go's error for a field a value does not have: "at
+// <.Lead.Nmae>: can't evaluate field Nmae in type *lead.Lead".
+var fieldErrorRE = regexp.MustCompile(`^at <([^>]*)>: can't evaluate field (\w+) in type (\S+)$`)
+
+// fieldTypes are the values a template's fields are read from, by the name Go's
+// errors give their types (without a leading *).
+var fieldTypes = map[string]reflect.Type{
+	"lead.Lead":          reflect.TypeFor[lead.Lead](),
+	"message.view":       reflect.TypeFor[view](),
+	"message.layoutView": reflect.TypeFor[layoutView](),
+}
+
+// fieldSlip adds to Go's error for a misspelt field the field it was likely meant
+// to be; in Japanese it is said in the template's words, without Go's type names.
+// It is the zero Message when msg is not Go's error for an unknown field.
+func fieldSlip(msg string) lang.Message {
+	m := fieldErrorRE.FindStringSubmatch(msg)
+	if m == nil {
+		return lang.Message{}
+	}
+	path, field := m[1], m[2]
+	if !strings.HasSuffix(path, "."+field) {
+		path = "." + field
+	}
+	if t, ok := fieldTypes[strings.TrimPrefix(m[3], "*")]; ok {
+		if near := nearestField(field, t); near != "" {
+			return lang.New("at <%s>: can't evaluate field %s in type %s (did you mean %s?)", m[1], field, m[3], strings.TrimSuffix(path, field)+near)
+		}
+	}
+	return lang.New("at <%s>: can't evaluate field %s in type %s: the fields a template can show are listed in templates/README.md", m[1], field, m[3])
+}
+
+// nearestField is the exported field of t whose name is nearest to name, when it
+// is near enough to be a typo, or "".
+func nearestField(name string, t reflect.Type) string {
+	best, bestD := "", 3
+	for f := range t.Fields() {
+		if !f.IsExported() {
+			continue
+		}
+		if d := editDistance(strings.ToLower(name), strings.ToLower(f.Name)); d < bestD {
+			best, bestD = f.Name, d
+		}
+	}
+	return best
+}
+
+// editDistance counts the insertions, deletions, substitutions and swaps of
+// neighbours that turn a into b.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
 }

@@ -1,7 +1,6 @@
 package message
 
 import (
-	"fmt"
 	htmltemplate "html/template"
 	"io"
 	"regexp"
@@ -138,7 +137,7 @@ func checkLinkValues(file string, doc string) error {
 		return nil
 	}
 	shown := foldedPlaceholder.ReplaceAllString(rawPlaceholder.ReplaceAllString(bad, "{{…}}"), "{{…}}")
-	return &Error{File: file, Msg: fmt.Sprintf("the link %q takes its scheme or host from a value: "+
+	return errorf(file, 0, 0, "the link %q takes its scheme or host from a value: "+
 		"a lead could choose where a click goes; write the scheme and host in the template "+
-		"(https://example.com/{{…}}) or mark the link data-notrack", shown)}
+		"(https://example.com/{{…}}) or mark the link data-notrack", shown)
 }

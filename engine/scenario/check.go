@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/nurture-dev/nurture/engine/lang"
 )
 
 // check makes the checks that need the whole file: ids, jumps, what wait_until and
@@ -53,6 +55,8 @@ func (p *parser) check(s *Scenario) {
 		switch {
 		case !ok:
 			p.errorAt(pos, "wait_until %s: no step has the id %q%s", st.Engage, st.Ref, didYouMean(st.Ref, known))
+		case s.Steps[j].Kind == "":
+			// The step could not be read; its own error says why.
 		case s.Steps[j].Kind != KindSend:
 			p.errorAt(pos, "wait_until %s: %q is a %s step; a lead can only open or click the mail of a send step", st.Engage, st.Ref, s.Steps[j].Kind)
 		case j >= i:
@@ -281,15 +285,17 @@ func (p *parser) checkTests(s *Scenario) {
 			sends = append(sends, st.ID)
 		}
 	}
-	isSend := func(id string) string {
+	isSend := func(id string) lang.Message {
 		st := s.Step(id)
 		switch {
 		case st == nil:
-			return "no step has the id " + quoteID(id) + didYouMean(id, sends)
+			return lang.New("no step has the id %s%s", quoteID(id), didYouMean(id, sends))
+		case st.Kind == "":
+			// The step could not be read; its own error says why.
 		case st.Kind != KindSend:
-			return quoteID(id) + " is a " + string(st.Kind) + " step, not a send step"
+			return lang.New("%s is a %s step, not a send step", quoteID(id), string(st.Kind))
 		}
-		return ""
+		return lang.Message{}
 	}
 	for i, t := range s.Tests {
 		if i >= len(p.tests) {
@@ -297,20 +303,20 @@ func (p *parser) checkTests(s *Scenario) {
 		}
 		info := p.tests[i]
 		for j, id := range t.Expect.Sent {
-			if msg := isSend(id); msg != "" && j < len(info.sent) {
+			if msg := isSend(id); msg.Format != "" && j < len(info.sent) {
 				p.errorAt(info.sent[j], "sent: %s", msg)
 			}
 		}
 		for j, ev := range t.Events {
 			if ev.AfterSent != "" && j < len(info.afterSent) {
-				if msg := isSend(ev.AfterSent); msg != "" {
+				if msg := isSend(ev.AfterSent); msg.Format != "" {
 					p.errorAt(info.afterSent[j], "after_sent: %s", msg)
 				}
 			}
 			if ev.Ref == "" || j >= len(info.events) {
 				continue
 			}
-			if msg := isSend(ev.Ref); msg != "" {
+			if msg := isSend(ev.Ref); msg.Format != "" {
 				p.errorAt(info.events[j], "%s: %s", ev.Engage, msg)
 			}
 		}

@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"errors"
-	"fmt"
 	"reflect"
 	"regexp"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	exprast "github.com/expr-lang/expr/ast"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
+	"github.com/nurture-dev/nurture/engine/lang"
 	"github.com/robfig/cron/v3"
 )
 
@@ -288,15 +288,15 @@ func loadLocation(name string) (*time.Location, error) {
 }
 
 // didYouMean is " (did you mean "x"?)" or "".
-func didYouMean(word string, known []string) string {
+func didYouMean(word string, known []string) lang.Message {
 	if best := nearest(word, known); best != "" {
-		return fmt.Sprintf(" (did you mean %q?)", best)
+		return lang.New(" (did you mean %q?)", best)
 	}
-	return ""
+	return lang.Message{}
 }
 
 // exprFieldRE finds expr's "no field" errors, to say them in a marketer's words.
-var exprFieldRE = regexp.MustCompile(`type scenario\.(LeadEnv|EventEnv) has no field (\w+)`)
+var exprFieldRE = regexp.MustCompile(`^type scenario\.(LeadEnv|EventEnv) has no field (\S+)$`)
 
 // expr compiles a condition, placing a compile error at its position in the file.
 func (p *parser) expr(e entry) *Expr {
@@ -325,16 +325,22 @@ func (p *parser) expr(e entry) *Expr {
 			p.errorAt(start, "%s: %v", e.key, err)
 			return nil
 		}
-		msg := exprFieldRE.ReplaceAllStringFunc(ee.Msg, func(m string) string {
-			sub := exprFieldRE.FindStringSubmatch(m)
-			env, field := "lead", sub[2]
-			fields := fieldNames(reflect.TypeFor[LeadEnv]())
+		at := p.exprPos(n, start, ee.Line, ee.Column)
+		if sub := exprFieldRE.FindStringSubmatch(ee.Msg); sub != nil {
+			// expr names the Go type; say it in the words of the file.
+			field := sub[2]
 			if sub[1] == "EventEnv" {
-				env, fields = "event", fieldNames(reflect.TypeFor[EventEnv]())
+				p.errorAt(at, "%s does not compile: event has no field %q%s", e.key, field, didYouMean(field, fieldNames(reflect.TypeFor[EventEnv]())))
+				return nil
 			}
-			return fmt.Sprintf("%s has no field %q%s", env, field, didYouMean(field, fields))
-		})
-		p.errorAt(p.exprPos(n, start, ee.Line, ee.Column), "%s does not compile: %s", e.key, msg)
+			if near := nearest(field, fieldNames(reflect.TypeFor[LeadEnv]())); near != "" {
+				p.errorAt(at, "%s does not compile: lead has no field %q (did you mean %q?)", e.key, field, near)
+				return nil
+			}
+			p.errorAt(at, "%s does not compile: lead has no field %q; a field of your own is written lead.attributes[%q]", e.key, field, field)
+			return nil
+		}
+		p.errorAt(at, "%s does not compile: %s", e.key, ee.Msg)
 		return nil
 	}
 	x.Pos = start

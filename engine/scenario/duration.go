@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"golang.org/x/text/width"
 )
 
 // maxDuration is the longest duration a scenario may give anywhere: nothing a
@@ -70,4 +72,52 @@ func parseDuration(s string) (time.Duration, error) {
 		s = s[i+1:]
 	}
 	return total, nil
+}
+
+// japaneseUnits are the units a Japanese author may write, longest first, with
+// the unit a duration uses for each.
+var japaneseUnits = []struct{ ja, unit string }{
+	{"週間", "w"}, {"時間", "h"}, {"日間", "d"}, {"分間", "m"}, {"秒間", "s"},
+	{"週", "w"}, {"日", "d"}, {"分", "m"}, {"秒", "s"},
+}
+
+// japaneseDuration is s written as a duration when it is one in Japanese ("3日",
+// "1時間30分", "２週間", "３ｄ"), or "" when it is not.
+func japaneseDuration(s string) string {
+	var b strings.Builder
+	rest := strings.TrimSpace(width.Fold.String(s)) // full-width digits and letters to ASCII
+	changed := rest != strings.TrimSpace(s)
+	for rest != "" {
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		if i == 0 {
+			return ""
+		}
+		b.WriteString(rest[:i])
+		rest = rest[i:]
+		found := false
+		for _, u := range japaneseUnits {
+			if strings.HasPrefix(rest, u.ja) {
+				b.WriteString(u.unit)
+				rest, found, changed = rest[len(u.ja):], true, true
+				break
+			}
+		}
+		if !found {
+			if rest == "" || durationUnits[rest[0]] == 0 {
+				return ""
+			}
+			b.WriteByte(rest[0])
+			rest = rest[1:]
+		}
+	}
+	if !changed {
+		return ""
+	}
+	if _, err := parseDuration(b.String()); err != nil {
+		return ""
+	}
+	return b.String()
 }

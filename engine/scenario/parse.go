@@ -17,6 +17,7 @@ import (
 	yamlparser "github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
+	"github.com/nurture-dev/nurture/engine/lang"
 	"github.com/nurture-dev/nurture/engine/lead"
 	"github.com/nurture-dev/nurture/engine/yamldepth"
 )
@@ -26,6 +27,9 @@ type Options struct {
 	// HasTemplate reports whether a template exists, by its name under templates/
 	// ("whitepaper/thanks"). Defaults to nil, which skips the check.
 	HasTemplate func(name string) bool
+	// TemplateNames are the templates' names, for "did you mean" when a name is
+	// not found. Defaults to nil: no suggestion.
+	TemplateNames []string
 }
 
 // maxFileSize bounds a scenario file, checked before it is parsed; a real one is a
@@ -99,7 +103,7 @@ func LoadDir(dir string, opts Options) ([]*Scenario, error) {
 		file := filepath.Join(dir, name)
 		src, err := ReadFile(file)
 		if err != nil {
-			errs = append(errs, &Error{File: file, Msg: fmt.Sprintf("cannot read the file: %v", err)})
+			errs = append(errs, Errorf(file, Pos{}, "cannot read the file: %v", err))
 			continue
 		}
 		s, err := Parse(file, src, opts)
@@ -114,8 +118,7 @@ func LoadDir(dir string, opts Options) ([]*Scenario, error) {
 		}
 		if first, ok := byID[s.ID]; ok {
 			pos := idPos(s)
-			errs = append(errs, &Error{File: file, Line: pos.Line, Column: pos.Column,
-				Msg: fmt.Sprintf("the scenario id %q is already used by %s; give each scenario its own id", s.ID, first.File)})
+			errs = append(errs, Errorf(file, pos, "the scenario id %q is already used by %s; give each scenario its own id", s.ID, first.File))
 			continue
 		}
 		byID[s.ID] = s
@@ -192,11 +195,11 @@ type testInfo struct {
 }
 
 func (p *parser) errorAt(pos Pos, format string, args ...any) {
-	p.errs = append(p.errs, &Error{File: p.file, Line: pos.Line, Column: pos.Column, Msg: fmt.Sprintf(format, args...)})
+	p.errs = append(p.errs, Errorf(p.file, pos, format, args...))
 }
 
 func (p *parser) warnAt(pos Pos, format string, args ...any) {
-	p.warnings = append(p.warnings, &Error{File: p.file, Line: pos.Line, Column: pos.Column, Msg: fmt.Sprintf(format, args...)})
+	p.warnings = append(p.warnings, Errorf(p.file, pos, format, args...))
 }
 
 func (p *parser) errorf(n ast.Node, format string, args ...any) {
@@ -231,6 +234,10 @@ func (p *parser) parse() (s *Scenario) {
 	var deep *yamldepth.Error
 	if errors.As(yamldepth.Check(p.src, maxDepth), &deep) {
 		p.errorAt(Pos{deep.Line, deep.Column}, "%v; a scenario needs a few levels at most", deep)
+		return nil
+	}
+	if pos, ok := fullWidthSpace(p.src); ok {
+		p.errorAt(pos, "a full-width space (line %d, column %d): write an ordinary space", pos.Line, pos.Column)
 		return nil
 	}
 	body := p.document()
@@ -315,7 +322,14 @@ func (p *parser) document() (body ast.Node) {
 		}
 		if errors.As(err, &ye) && ye.GetToken() != nil && ye.GetToken().Position != nil {
 			tp := ye.GetToken().Position
-			p.errorAt(Pos{max(tp.Line, 1), max(tp.Column, 1)}, "this is not valid YAML: %s", ye.GetMessage())
+			at := Pos{max(tp.Line, 1), max(tp.Column, 1)}
+			if ye.GetMessage() == "value is not allowed in this context" {
+				if line, key, col, ok := misaligned(p.src, at.Line); ok {
+					p.errorAt(at, "line %d is indented differently from %s on line %d: start it in column %d, under %s", at.Line, key, line, col, key)
+					return nil
+				}
+			}
+			p.errorAt(at, "this is not valid YAML: %s", ye.GetMessage())
 		} else {
 			p.errorAt(Pos{1, 1}, "this is not valid YAML: %v", err)
 		}
@@ -622,6 +636,9 @@ func (p *parser) duration(e entry, what string, zeroOK bool) (time.Duration, boo
 	}
 	v, err := parseDuration(s)
 	switch {
+	case err != nil && japaneseDuration(s) != "":
+		p.errorf(n, "%s %q: write it as %q (units are s, m, h, d for days and w for weeks)", what, s, japaneseDuration(s))
+		return 0, false
 	case err != nil:
 		p.errorf(n, "%s %q: %v", what, s, err)
 		return 0, false
@@ -655,11 +672,11 @@ func (p *parser) dateOnly(e entry, what string, dateOK bool) (t time.Time, dateO
 
 // suggest is " (did you mean "x"?)" for the known word nearest to word, when one is
 // near enough to be a typo, or the list of known words.
-func suggest(word string, known []string) string {
+func suggest(word string, known []string) lang.Message {
 	if best := nearest(word, known); best != "" {
-		return fmt.Sprintf(" (did you mean %q?)", best)
+		return lang.New(" (did you mean %q?)", best)
 	}
-	return " (known keys: " + strings.Join(known, ", ") + ")"
+	return lang.New(" (known keys: %s)", strings.Join(known, ", "))
 }
 
 // nearest is the known word within typo distance of word, or "": one edit for

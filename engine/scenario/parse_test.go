@@ -186,7 +186,7 @@ func TestParse(t *testing.T) {
 		require.Len(t, errs, 2) // no trigger, and the misspelt key
 		var first *scenario.Error
 		require.ErrorAs(t, err, &first)
-		require.Equal(t, &scenario.Error{File: "x.yaml", Line: 1, Column: 1, Msg: first.Msg}, first)
+		require.Equal(t, []any{"x.yaml", 1, 1}, []any{first.File, first.Line, first.Column})
 		require.Equal(t, `x.yaml:1:12: unknown key "wiat" in a step (did you mean "wait"?)`, errs[1].Error())
 		require.Equal(t, errs[0].Error()+"\n"+errs[1].Error(), err.Error())
 	})
@@ -202,7 +202,8 @@ steps:
 `), scenario.Options{})
 		require.NoError(t, err)
 		require.Len(t, s.Warnings, 1)
-		require.Equal(t, &scenario.Error{File: "loop.yaml", Line: 3, Column: 5, Msg: s.Warnings[0].Msg}, s.Warnings[0])
+		w := s.Warnings[0]
+		require.Equal(t, []any{"loop.yaml", 3, 5}, []any{w.File, w.Line, w.Column})
 		require.Contains(t, s.Warnings[0].Msg, "the steps mail → step-2 → step-3 → mail go round in a loop with a send in it (mail)")
 		require.Contains(t, s.Warnings[0].Msg, "NURTURE_FREQUENCY_CAP")
 

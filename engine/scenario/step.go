@@ -8,6 +8,7 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 
+	"github.com/nurture-dev/nurture/engine/lang"
 	"github.com/nurture-dev/nurture/engine/lead"
 )
 
@@ -196,11 +197,11 @@ func isDigits(s string) bool {
 }
 
 // aKind is "a send", "an if".
-func aKind[K ~string](k K) string {
+func aKind[K ~string](k K) lang.Message {
 	if strings.ContainsRune("aeiou", rune(k[0])) {
-		return "an " + string(k)
+		return lang.New("an %s", string(k))
 	}
-	return "a " + string(k)
+	return lang.New("a %s", string(k))
 }
 
 func joinKinds(ks []Kind) string {
@@ -283,9 +284,16 @@ func (p *parser) send(st *Step, o *object, k entry) {
 
 // template checks that a template exists.
 func (p *parser) template(n ast.Node, name string) {
-	if p.opts.HasTemplate != nil && !p.opts.HasTemplate(name) {
-		p.errorf(n, "there is no template %q under templates/", name)
+	if p.opts.HasTemplate == nil || p.opts.HasTemplate(name) {
+		return
 	}
+	for _, ext := range []string{".md", ".html"} {
+		if base, ok := strings.CutSuffix(name, ext); ok && p.opts.HasTemplate(base) {
+			p.errorf(n, "a template is named without %s: write %s", ext, base)
+			return
+		}
+	}
+	p.errorf(n, "there is no template %q under templates/%s", name, didYouMean(name, p.opts.TemplateNames))
 }
 
 // weight reads a positive weight.
