@@ -64,8 +64,8 @@ func Decay(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time) (int6
 // the points first awarded stay in the row), profile rules are evaluated for every
 // lead again, and the totals are summed from the ledger in one set-based statement.
 // A rule added or a condition changed counts from the events that follow; events
-// before the edit are not read again.
-func Rescore(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time, log *slog.Logger) error {
+// before the edit are not read again. It returns how many leads it wrote.
+func Rescore(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time, log *slog.Logger) (int64, error) {
 	ids := make([]string, 0, len(m.Behavior))
 	points := make([]float64, 0, len(m.Behavior))
 	for _, r := range m.Behavior {
@@ -75,19 +75,20 @@ func Rescore(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time, log
 	if _, err := db.Exec(ctx, `UPDATE score_ledger s SET points = coalesce(x.points, 0)
 		FROM score_ledger o LEFT JOIN unnest($1::text[], $2::float8[]) AS x(rule, points) ON x.rule = o.rule
 		WHERE s.id = o.id AND o.kind = 'behavior' AND o.points IS DISTINCT FROM coalesce(x.points, 0)`, ids, points); err != nil {
-		return fmt.Errorf("re-value behaviour points: %w", err)
+		return 0, fmt.Errorf("re-value behaviour points: %w", err)
 	}
 	if err := reprofile(ctx, db, m, now, log); err != nil {
-		return err
+		return 0, err
 	}
 	return Resum(ctx, db, m, now)
 }
 
 // Resum sums every lead's score from the ledger, writing the leads whose stored
-// score, grade or points differ from it.
-func Resum(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time) error {
+// score, grade or points differ from it. It returns how many leads it wrote.
+func Resum(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time) (int64, error) {
 	lb := decaySQL("l.behavior_score", "l.behavior_at")
-	_, err := db.Exec(ctx, `WITH s AS (
+	var written int64
+	err := db.QueryRow(ctx, `WITH s AS (
 			SELECT lead_id,
 				coalesce(sum(points) FILTER (WHERE kind <> 'behavior'), 0)::int AS fixed,
 				coalesce(sum(`+decaySQL("points", "at")+`) FILTER (WHERE kind = 'behavior'), 0) AS behavior
@@ -100,23 +101,24 @@ func Resum(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time) error
 				behavior_at = $1::timestamptz, score = round(o.fixed + o.behavior)::int,
 				grade = `+gradeSQL("round(o.fixed + o.behavior)")+`
 			FROM o WHERE l.id = o.id
-			RETURNING l.id, l.grade, l.score, o.grade AS old_grade)
-		INSERT INTO events (lead_id, type, properties)
-		SELECT id, 'grade_changed', jsonb_build_object('from', old_grade, 'to', grade, 'score', score, 'by', 'rescore')
-		FROM u WHERE old_grade <> grade`, now, m.HalfLife.Seconds(), m.Grades.Hot, m.Grades.Warm)
+			RETURNING l.id, l.grade, l.score, o.grade AS old_grade),
+		e AS (INSERT INTO events (lead_id, type, properties)
+			SELECT id, 'grade_changed', jsonb_build_object('from', old_grade, 'to', grade, 'score', score, 'by', 'rescore')
+			FROM u WHERE old_grade <> grade)
+		SELECT count(*) FROM u`, now, m.HalfLife.Seconds(), m.Grades.Hot, m.Grades.Warm).Scan(&written)
 	if err != nil {
-		return fmt.Errorf("re-score leads: %w", err)
+		return 0, fmt.Errorf("re-score leads: %w", err)
 	}
 	// Leads with points but no ledger rows (scored before the ledger existed, then
 	// re-scored by a model without those rules) keep their fixed points only.
-	_, err = db.Exec(ctx, `UPDATE leads l SET behavior_score = 0, behavior_at = $1::timestamptz,
-			score = l.profile_score, grade = `+gradeSQL("l.profile_score")+`
+	tag, err := db.Exec(ctx, `UPDATE leads l SET behavior_score = 0, behavior_at = $1::timestamptz,
+			score = l.profile_score, grade = `+lead.GradeSQL("l.profile_score", "$2::int", "$3::int")+`
 		WHERE l.behavior_score <> 0 AND NOT EXISTS (SELECT 1 FROM score_ledger s WHERE s.lead_id = l.id)`,
-		now, m.HalfLife.Seconds(), m.Grades.Hot, m.Grades.Warm)
+		now, m.Grades.Hot, m.Grades.Warm)
 	if err != nil {
-		return fmt.Errorf("re-score leads: %w", err)
+		return written, fmt.Errorf("re-score leads: %w", err)
 	}
-	return nil
+	return written + tag.RowsAffected(), nil
 }
 
 // reprofilePage is how many leads reprofile evaluates per transaction.
@@ -296,13 +298,14 @@ func (w *Worker) apply(ctx context.Context, version string) error {
 		return fmt.Errorf("scoring model %s: %w", version, err)
 	}
 	start := time.Now()
-	if err := Rescore(ctx, w.Pool, m, w.now(), w.log()); err != nil {
+	written, err := Rescore(ctx, w.Pool, m, w.now(), w.log())
+	if err != nil {
 		return err
 	}
 	if _, err := w.Pool.Exec(ctx, `UPDATE score_models SET applied_at = now() WHERE version = $1`, version); err != nil {
 		return fmt.Errorf("scoring model %s: %w", version, err)
 	}
-	w.log().Info("every lead re-scored with the scoring model", "version", version, "file", m.File,
+	w.log().Info("every lead re-scored with the scoring model", "version", version, "file", m.File, "leads_written", written,
 		"took", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }
