@@ -72,53 +72,105 @@ func Rescore(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time, log
 		ids = append(ids, r.ID)
 		points = append(points, float64(r.Points))
 	}
-	if _, err := db.Exec(ctx, `UPDATE score_ledger s SET points = coalesce(x.points, 0)
-		FROM score_ledger o LEFT JOIN unnest($1::text[], $2::float8[]) AS x(rule, points) ON x.rule = o.rule
-		WHERE s.id = o.id AND o.kind = 'behavior' AND o.points IS DISTINCT FROM coalesce(x.points, 0)`, ids, points); err != nil {
+	// One pass over the ledger: a rule's points are looked up in the arrays (a rule
+	// the model dropped finds none and counts nothing).
+	const valued = `coalesce(($2::float8[])[array_position($1::text[], rule)], 0)`
+	start := time.Now()
+	tag, err := db.Exec(ctx, `UPDATE score_ledger SET points = `+valued+`
+		WHERE kind = 'behavior' AND points <> `+valued, ids, points)
+	if err != nil {
 		return 0, fmt.Errorf("re-value behaviour points: %w", err)
 	}
+	log.Debug("behaviour points re-valued", "ledger_rows", tag.RowsAffected(), "took", time.Since(start).Round(time.Millisecond).String())
+	start = time.Now()
 	if err := reprofile(ctx, db, m, now, log); err != nil {
 		return 0, err
 	}
+	log.Debug("profile rules evaluated again", "took", time.Since(start).Round(time.Millisecond).String())
 	return Resum(ctx, db, m, now)
 }
 
 // Resum sums every lead's score from the ledger, writing the leads whose stored
 // score, grade or points differ from it. It returns how many leads it wrote.
+//
+// It reads the ledger and the leads once, without locking them, and writes a lead
+// only if its row still holds what was read: a writer that added points meanwhile
+// (lead.AddPoints, in the transaction that added their ledger rows) changed the row,
+// and the sum read before it misses those rows. The leads skipped so are locked and
+// summed again in a second statement, which sees every writer that came before the
+// lock.
 func Resum(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time) (int64, error) {
-	lb := decaySQL("l.behavior_score", "l.behavior_at")
 	var written int64
-	err := db.QueryRow(ctx, `WITH s AS (
+	var skipped []int64
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		// The sums of a large ledger by lead fit in memory with room to spare
+		// here; a spilled aggregate costs several times the statement.
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '`+resumWorkMem+`'`); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, resumSQL(""), now, m.HalfLife.Seconds(), m.Grades.Hot, m.Grades.Warm).Scan(&written, &skipped)
+	})
+	if err != nil || len(skipped) == 0 {
+		if err != nil {
+			return 0, fmt.Errorf("re-score leads: %w", err)
+		}
+		return written, nil
+	}
+	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT FROM leads WHERE id = ANY($1) ORDER BY id FOR UPDATE`, skipped); err != nil {
+			return err
+		}
+		var n int64
+		var left []int64
+		err := tx.QueryRow(ctx, resumSQL("$5::bigint[]"), now, m.HalfLife.Seconds(), m.Grades.Hot, m.Grades.Warm, skipped).Scan(&n, &left)
+		if err == nil && len(left) > 0 {
+			err = fmt.Errorf("%d locked leads changed under the lock", len(left))
+		}
+		written += n
+		return err
+	})
+	if err != nil {
+		return written, fmt.Errorf("re-score leads changed meanwhile: %w", err)
+	}
+	return written, nil
+}
+
+// resumWorkMem is the memory Resum's statement may use to sum the ledger by lead:
+// about a hundred bytes a lead.
+const resumWorkMem = "256MB"
+
+// resumSQL sums the ledger of every lead, or of the leads in the array ids names,
+// and writes the leads whose row differs and did not change since it was read. It
+// returns how many it wrote and the IDs of those it skipped. A lead without ledger
+// rows (scored before the ledger existed) keeps its fixed points only. $1 is now,
+// $2 the half-life in seconds, $3 and $4 the hot and warm thresholds.
+func resumSQL(ids string) string {
+	ledger, leads := "", "TRUE"
+	if ids != "" {
+		ledger, leads = "WHERE lead_id = ANY("+ids+")", "l.id = ANY("+ids+")"
+	}
+	lb := decaySQL("l.behavior_score", "l.behavior_at")
+	return `WITH s AS (
 			SELECT lead_id,
 				coalesce(sum(points) FILTER (WHERE kind <> 'behavior'), 0)::int AS fixed,
-				coalesce(sum(`+decaySQL("points", "at")+`) FILTER (WHERE kind = 'behavior'), 0) AS behavior
-			FROM score_ledger GROUP BY lead_id),
-		o AS (SELECT l.id, l.grade, s.fixed, s.behavior FROM leads l JOIN s ON s.lead_id = l.id
-			WHERE l.profile_score <> s.fixed OR abs(`+lb+` - s.behavior) >= 0.01
-				OR l.score <> round(s.fixed + s.behavior)::int
-			FOR UPDATE OF l),
+				coalesce(sum(` + decaySQL("points", "at") + `) FILTER (WHERE kind = 'behavior'), 0) AS behavior
+			FROM score_ledger ` + ledger + ` GROUP BY lead_id),
+		o AS (SELECT l.id, l.grade, l.profile_score, l.behavior_score, l.behavior_at,
+				coalesce(s.fixed, l.profile_score) AS fixed, coalesce(s.behavior, 0) AS behavior
+			FROM leads l LEFT JOIN s ON s.lead_id = l.id
+			WHERE ` + leads + ` AND (s.lead_id IS NOT NULL OR l.behavior_score <> 0)
+				AND (l.profile_score <> coalesce(s.fixed, l.profile_score) OR abs(` + lb + ` - coalesce(s.behavior, 0)) >= 0.01
+					OR l.score <> round(coalesce(s.fixed, l.profile_score) + coalesce(s.behavior, 0))::int)),
 		u AS (UPDATE leads l SET profile_score = o.fixed, behavior_score = o.behavior,
 				behavior_at = $1::timestamptz, score = round(o.fixed + o.behavior)::int,
-				grade = `+gradeSQL("round(o.fixed + o.behavior)")+`
-			FROM o WHERE l.id = o.id
+				grade = ` + gradeSQL("round(o.fixed + o.behavior)") + `
+			FROM o WHERE l.id = o.id AND l.profile_score = o.profile_score
+				AND l.behavior_score = o.behavior_score AND l.behavior_at = o.behavior_at
 			RETURNING l.id, l.grade, l.score, o.grade AS old_grade),
 		e AS (INSERT INTO events (lead_id, type, properties)
 			SELECT id, 'grade_changed', jsonb_build_object('from', old_grade, 'to', grade, 'score', score, 'by', 'rescore')
 			FROM u WHERE old_grade <> grade)
-		SELECT count(*) FROM u`, now, m.HalfLife.Seconds(), m.Grades.Hot, m.Grades.Warm).Scan(&written)
-	if err != nil {
-		return 0, fmt.Errorf("re-score leads: %w", err)
-	}
-	// Leads with points but no ledger rows (scored before the ledger existed, then
-	// re-scored by a model without those rules) keep their fixed points only.
-	tag, err := db.Exec(ctx, `UPDATE leads l SET behavior_score = 0, behavior_at = $1::timestamptz,
-			score = l.profile_score, grade = `+lead.GradeSQL("l.profile_score", "$2::int", "$3::int")+`
-		WHERE l.behavior_score <> 0 AND NOT EXISTS (SELECT 1 FROM score_ledger s WHERE s.lead_id = l.id)`,
-		now, m.Grades.Hot, m.Grades.Warm)
-	if err != nil {
-		return written, fmt.Errorf("re-score leads: %w", err)
-	}
-	return written + tag.RowsAffected(), nil
+		SELECT (SELECT count(*) FROM u), ARRAY(SELECT id FROM o EXCEPT SELECT id FROM u)`
 }
 
 // reprofilePage is how many leads reprofile evaluates per transaction.
