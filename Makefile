@@ -25,6 +25,8 @@ bench: ## benchmarks with their same-run baselines (see README, Development)
 	go test -run '^$$' -bench Send -benchtime 1x ./engine/mail/
 	go test -run '^$$' -bench Pixel -benchtime 60000x ./web/
 	go test -run '^$$' -bench Flow -benchtime 1x ./engine/flow/
+	go test -run '^$$' -bench EventToStage -benchtime 1x ./engine/flow/
+	go test -run '^$$' -bench ScoreBulk -benchtime 1x -timeout 2h ./engine/score/
 
 fuzz: ## fuzz the CSV reader, email check, tokens, the scenario parser, YAML depth, the expr budget, the render cache and template limits, a minute each
 	go test -run '^$$' -fuzz FuzzReader -fuzztime 60s ./engine/leadcsv/

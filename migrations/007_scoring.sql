@@ -35,6 +35,8 @@ CREATE TABLE score_ledger (
 
 CREATE INDEX score_ledger_lead_idx ON score_ledger (lead_id, rule, at);
 CREATE INDEX score_ledger_rule_idx ON score_ledger (rule) WHERE kind = 'behavior';
+-- Re-profiling reads a page of leads' profile rows among their many behaviour rows.
+CREATE INDEX score_ledger_profile_idx ON score_ledger (lead_id) WHERE kind <> 'behavior';
 
 -- Events by lead, type and time, for the history functions of conditions
 -- (visited, submitted, opened_count) and the funnel.

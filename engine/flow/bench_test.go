@@ -1,9 +1,13 @@
 package flow_test
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -199,4 +203,154 @@ func (e *benchEngine) waitCount(b *testing.B, query string, want int, within tim
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// The load and the probes of BenchmarkEventToStage.
+const (
+	stageProbes    = 200  // leads timed, one after another
+	stageLoadLeads = 2000 // leads the load's events fall on
+	stageLoadRate  = 200  // load events a second, from stagePosters posters
+	stagePosters   = 4
+)
+
+// stageLoad is what the load posts, in turn, to each of its leads.
+var stageLoad = []lead.ClientEvent{
+	{Type: lead.TypePageVisited, Properties: map[string]any{"url": "https://example.co.jp/pricing"}},
+	{Type: lead.TypePageVisited, Properties: map[string]any{"url": "https://example.co.jp/case/1"}},
+	{Type: lead.TypeFormSubmitted, Properties: map[string]any{"form": "whitepaper"}},
+	{Type: lead.TypePageVisited, Properties: map[string]any{"url": "https://example.co.jp/blog"}},
+	{Type: lead.TypeFormSubmitted, Properties: map[string]any{"form": "document-request"}},
+}
+
+// BenchmarkEventToStage times, under a steady load of client events on
+// stageLoadLeads leads (stageLoadRate a second, posted concurrently through
+// lead.RecordClientEvent as the API does), how long a form submission takes from
+// being recorded to the stage_changed it causes: each probe lead is a 部長 of a
+// company of 1,200 (30 profile points with the shipped scenarios/scoring.yaml), and
+// an inquiry (20 points) takes it to the MQL threshold of 50. The same-run baseline
+// is an engine without a scoring model under the same load: the time from recording
+// the same submission to the dispatcher having shown it to the scenarios (its
+// event_queue row gone), which is the floor the scored path stands on, since the
+// stage change commits in the dispatch transaction of the event that caused it.
+//
+//	go test -run '^$' -bench EventToStage -benchtime 1x ./engine/flow/
+func BenchmarkEventToStage(b *testing.B) {
+	src, err := os.ReadFile("../../scenarios/scoring.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		off := (&benchEngine{newBundle(b, nil, nil)}).stageLatency(b, false)
+		on := (&benchEngine{newBundle(b, map[string]string{"scoring.yaml": string(src)}, nil)}).stageLatency(b, true)
+		b.ReportMetric(ms(off.p50), "unscored_dispatch_p50_ms")
+		b.ReportMetric(ms(off.p99), "unscored_dispatch_p99_ms")
+		b.ReportMetric(ms(on.p50), "event_to_stage_p50_ms")
+		b.ReportMetric(ms(on.p99), "event_to_stage_p99_ms")
+		b.ReportMetric(on.p50.Seconds()/off.p50.Seconds(), "p50_x_unscored")
+		b.ReportMetric(on.p99.Seconds()/off.p99.Seconds(), "p99_x_unscored")
+		b.ReportMetric(off.load, "unscored_load_events/s")
+		b.ReportMetric(on.load, "scored_load_events/s")
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// stageTimes are a run's percentiles and the load it achieved.
+type stageTimes struct {
+	p50, p99 time.Duration
+	load     float64
+}
+
+// stageLatency loads the leads, starts the load and times stageProbes probes one
+// after another: to the stage change when scoring, else to the dispatch.
+func (e *benchEngine) stageLatency(b *testing.B, scoring bool) stageTimes {
+	b.Helper()
+	title, employees := "情報システム部長", 1200
+	inputs := make([]lead.Input, stageLoadLeads+stageProbes)
+	for i := range inputs {
+		inputs[i] = lead.Input{Email: fmt.Sprintf("load%04d@example.co.jp", i)}
+		if i >= stageLoadLeads {
+			inputs[i] = lead.Input{Email: fmt.Sprintf("probe%03d@example.co.jp", i-stageLoadLeads), Title: &title, Employees: &employees}
+		}
+	}
+	if _, err := lead.Upsert(e.ctx, e.pool, "bench", inputs); err != nil {
+		b.Fatal(err)
+	}
+	e.waitCount(b, `SELECT count(*) FROM event_queue`, 0, time.Minute) // the lead_created events
+	if scoring {
+		e.waitCount(b, `SELECT count(*) FROM leads WHERE email LIKE 'probe%' AND score = 30`, stageProbes, time.Minute)
+	}
+
+	ctx, stop := context.WithCancel(e.ctx)
+	var posted atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for p := range stagePosters {
+		wg.Go(func() {
+			tick := time.NewTicker(stagePosters * time.Second / stageLoadRate)
+			defer tick.Stop()
+			for i := p; ; i += stagePosters {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+				in := lead.Input{Email: fmt.Sprintf("load%04d@example.co.jp", i%stageLoadLeads)}
+				if _, _, err := lead.RecordClientEvent(ctx, e.pool, "bench", in, stageLoad[(i/stageLoadLeads)%len(stageLoad)], time.Now()); err != nil {
+					if ctx.Err() == nil {
+						b.Error(err)
+					}
+					return
+				}
+				posted.Add(1)
+			}
+		})
+	}
+
+	took := make([]time.Duration, 0, stageProbes)
+	for i := range stageProbes {
+		in := lead.Input{Email: fmt.Sprintf("probe%03d@example.co.jp", i)}
+		sent := time.Now()
+		_, ev, err := lead.RecordClientEvent(e.ctx, e.pool, "bench", in,
+			lead.ClientEvent{Type: lead.TypeFormSubmitted, Properties: map[string]any{"form": "inquiry"}}, time.Now())
+		if err != nil {
+			b.Fatal(err)
+		}
+		query, arg := `SELECT NOT EXISTS (SELECT 1 FROM event_queue WHERE event_id = $1)`, ev.ID
+		if scoring {
+			query, arg = `SELECT EXISTS (SELECT 1 FROM events WHERE lead_id = $1 AND type = 'stage_changed')`, ev.LeadID
+		}
+		for done := false; !done; {
+			if err := e.pool.QueryRow(e.ctx, query, arg).Scan(&done); err != nil {
+				b.Fatal(err)
+			}
+			if time.Since(sent) > time.Minute {
+				b.Fatalf("probe %d: nothing after a minute", i)
+			}
+			if !done {
+				time.Sleep(2 * time.Millisecond)
+			}
+		}
+		took = append(took, time.Since(sent))
+	}
+	stop()
+	wg.Wait()
+	load := float64(posted.Load()) / time.Since(start).Seconds()
+	var queued int
+	if err := e.pool.QueryRow(e.ctx, `SELECT count(*) FROM event_queue`).Scan(&queued); err != nil {
+		b.Fatal(err)
+	}
+	slices.Sort(took)
+	b.Logf("scoring %t: %d load events in %s (%.0f/s), %d still queued at the end; probes p50 %s, p99 %s, max %s",
+		scoring, posted.Load(), time.Since(start).Round(time.Millisecond), load, queued, took[len(took)/2], took[len(took)*99/100], took[len(took)-1])
+	if scoring {
+		var mql int
+		if err := e.pool.QueryRow(e.ctx, `SELECT count(*) FROM leads WHERE email LIKE 'probe%' AND stage = 'mql'`).Scan(&mql); err != nil {
+			b.Fatal(err)
+		}
+		if mql != stageProbes {
+			b.Fatalf("%d probe leads reached MQL, want %d", mql, stageProbes)
+		}
+	}
+	return stageTimes{p50: took[len(took)/2], p99: took[len(took)*99/100], load: load}
 }

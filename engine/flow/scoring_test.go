@@ -184,6 +184,11 @@ func TestScoring(t *testing.T) {
 		require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT sum(awarded)::int, count(*) FROM score_ledger WHERE lead_id = $1 AND kind = 'behavior'`, id).Scan(&awarded, &rows))
 		require.Equal(t, 7, awarded, "what was given stays in the ledger")
 		require.Equal(t, 3, rows)
+		version := b.engine.Scorer().Model().Version
+		require.Eventually(t, func() bool {
+			var applied bool
+			return b.pool.QueryRow(b.ctx, `SELECT applied_at IS NOT NULL FROM score_models WHERE version = $1`, version).Scan(&applied) == nil && applied
+		}, 15*time.Second, 20*time.Millisecond, "the re-score succeeded and marked the model applied")
 	})
 
 	t.Run("AScenarioTriggeredByStageChangedRuns", func(t *testing.T) {

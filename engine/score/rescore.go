@@ -81,87 +81,158 @@ func Decay(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time) (int6
 // the points first awarded stay in the row), profile rules are evaluated for every
 // lead again, and the totals are summed from the ledger in one set-based statement.
 // A rule added or a condition changed counts from the events that follow; events
-// before the edit are not read again.
-func Rescore(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time, log *slog.Logger) error {
+// before the edit are not read again. It returns how many leads it wrote.
+//
+// prev is the model applied before, if known: the steps whose rules m does not
+// change (the behaviour rules' points, the profile rules) are skipped.
+func Rescore(ctx context.Context, db *pgxpool.Pool, m, prev *Model, now time.Time, log *slog.Logger) (int64, error) {
+	if prev != nil && sameRules(prev.Behavior, m.Behavior) && sameRules(prev.Profile, m.Profile) && prev.HalfLife == m.HalfLife {
+		log.Debug("no rule's points changed; scores summed again for the grades")
+		return Resum(ctx, db, m, now)
+	}
 	ids := make([]string, 0, len(m.Behavior))
 	points := make([]float64, 0, len(m.Behavior))
 	for _, r := range m.Behavior {
 		ids = append(ids, r.ID)
 		points = append(points, float64(r.Points))
 	}
-	if _, err := db.Exec(ctx, `UPDATE score_ledger s SET points = coalesce(x.points, 0)
-		FROM score_ledger o LEFT JOIN unnest($1::text[], $2::float8[]) AS x(rule, points) ON x.rule = o.rule
-		WHERE s.id = o.id AND o.kind = 'behavior' AND o.points IS DISTINCT FROM coalesce(x.points, 0)`, ids, points); err != nil {
-		return fmt.Errorf("re-value behaviour points: %w", err)
+	// One pass over the ledger: a rule's points are looked up in the arrays (a rule
+	// the model dropped finds none and counts nothing).
+	const valued = `coalesce(($2::float8[])[array_position($1::text[], rule)], 0)`
+	start := time.Now()
+	if prev == nil || !sameRules(prev.Behavior, m.Behavior) {
+		tag, err := db.Exec(ctx, `UPDATE score_ledger SET points = `+valued+`
+			WHERE kind = 'behavior' AND points <> `+valued, ids, points)
+		if err != nil {
+			return 0, fmt.Errorf("re-value behaviour points: %w", err)
+		}
+		log.Debug("behaviour points re-valued", "ledger_rows", tag.RowsAffected(), "took", time.Since(start).Round(time.Millisecond).String())
 	}
-	if err := reprofile(ctx, db, m, now, log); err != nil {
-		return err
+	start = time.Now()
+	if prev == nil || !sameRules(prev.Profile, m.Profile) {
+		if err := reprofile(ctx, db, m, now, log); err != nil {
+			return 0, err
+		}
+		log.Debug("profile rules evaluated again", "took", time.Since(start).Round(time.Millisecond).String())
 	}
 	return Resum(ctx, db, m, now)
 }
 
-// resumRange is how many lead IDs Resum sums in one transaction.
-const resumRange = 100_000
-
 // Resum sums every lead's score from the ledger, writing the leads whose stored
-// score, grade or points differ from it. It works through the leads a range of IDs
-// at a time, each range in a transaction that holds the dispatcher's lock and locks
-// the range's leads before it reads the ledger: a scenario step adding points to one
-// of them meanwhile either committed before (and is summed) or waits and adds its
-// points to the sum.
-func Resum(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time) error {
-	var top int64
-	if err := db.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM leads`).Scan(&top); err != nil {
-		return fmt.Errorf("re-score leads: %w", err)
-	}
-	for lo := int64(0); lo <= top; lo += resumRange {
-		hi := lo + resumRange
-		err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-			if err := lockDispatch(ctx, tx); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `SELECT 1 FROM leads WHERE id >= $1 AND id < $2 ORDER BY id FOR UPDATE`, lo, hi); err != nil {
-				return err
-			}
-			return resumTx(ctx, tx, m, now, lo, hi)
-		})
-		if err != nil {
-			return fmt.Errorf("re-score leads: %w", err)
+// score, grade or points differ from it. It returns how many leads it wrote.
+//
+// It reads the ledger and the leads once, without locking them, and writes a lead
+// only if its row still holds what was read: a writer that added points meanwhile
+// (lead.AddPoints, in the transaction that added their ledger rows) changed the row,
+// and the sum read before it misses those rows. The leads skipped so are locked and
+// summed again in a second statement, which sees every writer that came before the
+// lock.
+func Resum(ctx context.Context, db *pgxpool.Pool, m *Model, now time.Time) (int64, error) {
+	var written int64
+	var skipped []int64
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		// The dispatcher waits its turn: its batches lock several leads each, and
+		// this statement locks many, in another order.
+		if err := lockDispatch(ctx, tx); err != nil {
+			return err
 		}
+		// The sums of a large ledger by lead fit in memory with room to spare
+		// here; a spilled aggregate costs several times the statement.
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '`+resumWorkMem+`'`); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, resumSQL(""), now, m.HalfLife.Seconds(), m.Grades.Hot, m.Grades.Warm).Scan(&written, &skipped)
+	})
+	if err != nil || len(skipped) == 0 {
+		if err != nil {
+			return 0, fmt.Errorf("re-score leads: %w", err)
+		}
+		return written, nil
 	}
-	return nil
+	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if err := lockDispatch(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT FROM leads WHERE id = ANY($1) ORDER BY id FOR UPDATE`, skipped); err != nil {
+			return err
+		}
+		var n int64
+		var left []int64
+		err := tx.QueryRow(ctx, resumSQL("$5::bigint[]"), now, m.HalfLife.Seconds(), m.Grades.Hot, m.Grades.Warm, skipped).Scan(&n, &left)
+		if err == nil && len(left) > 0 {
+			err = fmt.Errorf("%d locked leads changed under the lock", len(left))
+		}
+		written += n
+		return err
+	})
+	if err != nil {
+		return written, fmt.Errorf("re-score leads changed meanwhile: %w", err)
+	}
+	return written, nil
 }
 
-// resumTx sums the leads with IDs in [lo, hi) from the ledger.
-func resumTx(ctx context.Context, tx pgx.Tx, m *Model, now time.Time, lo, hi int64) error {
+// sameRules reports whether two lists hold the same rules with the same points and
+// conditions, in any order.
+func sameRules(a, b []*Rule) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	byID := make(map[string]*Rule, len(a))
+	for _, r := range a {
+		byID[r.ID] = r
+	}
+	for _, r := range b {
+		o := byID[r.ID]
+		if o == nil || o.Points != r.Points || exprSource(o.If) != exprSource(r.If) {
+			return false
+		}
+	}
+	return true
+}
+
+func exprSource(x *scenario.Expr) string {
+	if x == nil {
+		return ""
+	}
+	return x.Source
+}
+
+// resumWorkMem is the memory Resum's statement may use to sum the ledger by lead:
+// about a hundred bytes a lead.
+const resumWorkMem = "256MB"
+
+// resumSQL sums the ledger of every lead, or of the leads in the array ids names,
+// and writes the leads whose row differs and did not change since it was read. It
+// returns how many it wrote and the IDs of those it skipped. A lead without ledger
+// rows (scored before the ledger existed) keeps its fixed points only. $1 is now,
+// $2 the half-life in seconds, $3 and $4 the hot and warm thresholds.
+func resumSQL(ids string) string {
+	ledger, leads := "", "TRUE"
+	if ids != "" {
+		ledger, leads = "WHERE lead_id = ANY("+ids+")", "l.id = ANY("+ids+")"
+	}
 	lb := decaySQL("l.behavior_score", "l.behavior_at")
-	args := []any{now, m.HalfLife.Seconds(), m.Grades.Hot, m.Grades.Warm, lo, hi}
-	_, err := tx.Exec(ctx, `WITH s AS (
+	return `WITH s AS (
 			SELECT lead_id,
 				coalesce(sum(points) FILTER (WHERE kind <> 'behavior'), 0)::int AS fixed,
-				coalesce(sum(`+decaySQL("points", "at")+`) FILTER (WHERE kind = 'behavior'), 0) AS behavior
-			FROM score_ledger WHERE lead_id >= $5 AND lead_id < $6 GROUP BY lead_id),
-		o AS (SELECT l.id, l.grade, s.fixed, s.behavior FROM leads l JOIN s ON s.lead_id = l.id
-			WHERE l.profile_score <> s.fixed OR abs(`+lb+` - s.behavior) >= 0.01
-				OR l.score <> round(s.fixed + s.behavior)::int),
+				coalesce(sum(` + decaySQL("points", "at") + `) FILTER (WHERE kind = 'behavior'), 0) AS behavior
+			FROM score_ledger ` + ledger + ` GROUP BY lead_id),
+		o AS (SELECT l.id, l.grade, l.profile_score, l.behavior_score, l.behavior_at,
+				coalesce(s.fixed, l.profile_score) AS fixed, coalesce(s.behavior, 0) AS behavior
+			FROM leads l LEFT JOIN s ON s.lead_id = l.id
+			WHERE ` + leads + ` AND (s.lead_id IS NOT NULL OR l.behavior_score <> 0)
+				AND (l.profile_score <> coalesce(s.fixed, l.profile_score) OR abs(` + lb + ` - coalesce(s.behavior, 0)) >= 0.01
+					OR l.score <> round(coalesce(s.fixed, l.profile_score) + coalesce(s.behavior, 0))::int)),
 		u AS (UPDATE leads l SET profile_score = o.fixed, behavior_score = o.behavior,
 				behavior_at = $1::timestamptz, score = round(o.fixed + o.behavior)::int,
-				grade = `+gradeSQL("round(o.fixed + o.behavior)")+`
-			FROM o WHERE l.id = o.id
-			RETURNING l.id, l.grade, l.score, o.grade AS old_grade)
-		INSERT INTO events (lead_id, type, properties)
-		SELECT id, 'grade_changed', jsonb_build_object('from', old_grade, 'to', grade, 'score', score, 'by', 'rescore')
-		FROM u WHERE old_grade <> grade`, args...)
-	if err != nil {
-		return err
-	}
-	// Leads with points but no ledger rows (scored before the ledger existed, then
-	// re-scored by a model without those rules) keep their fixed points only.
-	_, err = tx.Exec(ctx, `UPDATE leads l SET behavior_score = 0, behavior_at = $1::timestamptz,
-			score = l.profile_score, grade = `+lead.GradeSQL("l.profile_score", "$2::int", "$3::int")+`
-		WHERE l.id >= $4 AND l.id < $5 AND l.behavior_score <> 0
-			AND NOT EXISTS (SELECT 1 FROM score_ledger s WHERE s.lead_id = l.id)`, now, m.Grades.Hot, m.Grades.Warm, lo, hi)
-	return err
+				grade = ` + gradeSQL("round(o.fixed + o.behavior)") + `
+			FROM o WHERE l.id = o.id AND l.profile_score = o.profile_score
+				AND l.behavior_score = o.behavior_score AND l.behavior_at = o.behavior_at
+			RETURNING l.id, l.grade, l.score, o.grade AS old_grade),
+		e AS (INSERT INTO events (lead_id, type, properties)
+			SELECT id, 'grade_changed', jsonb_build_object('from', old_grade, 'to', grade, 'score', score, 'by', 'rescore')
+			FROM u WHERE old_grade <> grade)
+		SELECT (SELECT count(*) FROM u), ARRAY(SELECT id FROM o EXCEPT SELECT id FROM u)`
 }
 
 // reprofilePage is how many leads reprofile evaluates per transaction.
@@ -356,15 +427,32 @@ func (w *Worker) apply(ctx context.Context, version string) error {
 		return fmt.Errorf("scoring model %s: %w", version, err)
 	}
 	start := time.Now()
-	if err := Rescore(ctx, w.Pool, m, w.now(), w.log()); err != nil {
+	written, err := Rescore(ctx, w.Pool, m, w.previous(ctx), w.now(), w.log())
+	if err != nil {
 		return err
 	}
 	if _, err := w.Pool.Exec(ctx, `UPDATE score_models SET applied_at = now() WHERE version = $1`, version); err != nil {
 		return fmt.Errorf("scoring model %s: %w", version, err)
 	}
-	w.log().Info("every lead re-scored with the scoring model", "version", version, "file", m.File,
+	w.log().Info("every lead re-scored with the scoring model", "version", version, "file", m.File, "leads_written", written,
 		"took", time.Since(start).Round(time.Millisecond).String())
 	return nil
+}
+
+// previous is the model applied last, or nil when none was or it no longer parses.
+func (w *Worker) previous(ctx context.Context) *Model {
+	var version string
+	var src []byte
+	err := w.Pool.QueryRow(ctx, `SELECT version, source FROM score_models WHERE applied_at IS NOT NULL
+		ORDER BY applied_at DESC LIMIT 1`).Scan(&version, &src)
+	if err != nil {
+		return nil
+	}
+	m, err := Parse(FileName, src)
+	if err != nil {
+		return nil
+	}
+	return m
 }
 
 // Store records a loaded model so that its re-score is known to be due.
