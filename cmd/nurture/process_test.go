@@ -107,6 +107,18 @@ func (c *child) tail(n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// logLines returns the lines of the process's log that contain s.
+func (c *child) logLines(s string) string {
+	b, _ := os.ReadFile(c.log)
+	var out []string
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if strings.Contains(line, s) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 // logCount counts the lines of the process's log that contain s.
 func (c *child) logCount(s string) int {
 	f, err := os.Open(c.log)

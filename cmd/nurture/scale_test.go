@@ -145,6 +145,6 @@ func TestServeScalesOutOverOneDatabase(t *testing.T) {
 	require.GreaterOrEqual(t, ticks, 1)
 	require.LessOrEqual(t, ticks, periods, "one tick per period, not one per process")
 	for _, w := range workers {
-		require.Zero(t, w.logCount("level=ERROR"), "%s logged errors:\n%s", w.name, w.tail(20))
+		require.Zero(t, w.logCount("level=ERROR"), "%s logged errors:\n%s", w.name, w.logLines("level=ERROR"))
 	}
 }

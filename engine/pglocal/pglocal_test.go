@@ -473,6 +473,14 @@ func TestStart(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				bundle, ctx := setup(t)
+				// The legacy cluster keeps its socket under the data dir, as earlier
+				// versions did: a short dir keeps that path within the socket limit
+				// whatever TMPDIR is.
+				short, err := os.MkdirTemp("", "u")
+				require.NoError(t, err)
+				require.NoError(t, os.Chmod(short, 0o755)) // the server's account passes through
+				t.Cleanup(func() { _ = os.RemoveAll(short) })
+				bundle.dir = short
 				makeLegacyCluster(ctx, t, bundle.dir, running)
 
 				cfg := pglocal.Config{Dir: bundle.dir, Logger: bundle.logger}
