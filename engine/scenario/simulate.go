@@ -406,34 +406,46 @@ func (sim *Simulation) say(at time.Time, step string, m lang.Message, problem bo
 	}
 }
 
-// record keeps what an Advance did; l is the lead as the step saw it.
+// record keeps what an Advance did; l is the lead as the Advance left it. A mail's
+// subject is shown on the line after the one that says it was sent.
 func (sim *Simulation) record(now time.Time, r *Result, hits *simEngagement, l LeadEnv) {
-	for _, line := range r.Trace {
-		step, _, _ := strings.Cut(line, ": ")
-		if sim.Scenario.Step(step) == nil {
-			step = ""
-		}
-		sim.add(now, step, line)
-	}
+	subjects := map[string][]lang.Message{} // by send step, in the order sent
 	for _, a := range r.Actions {
 		switch a.Kind {
 		case ActSend:
 			m := Sent{At: now, Step: a.Step, Template: a.Template, Variant: a.Variant, Subject: a.Subject}
+			var err error
 			if m.Subject == "" && sim.subject != nil {
-				subject, err := sim.subject(a.Template, l)
-				if err != nil {
-					sim.say(now, a.Step, lang.New("%s: the subject of %s could not be made: %v", a.Step, a.Template, err), false)
-				}
-				m.Subject = subject
+				m.Subject, err = sim.subject(a.Template, l)
 			}
-			if m.Subject != "" {
-				sim.say(now, a.Step, lang.New("%s: subject %q", a.Step, m.Subject), false)
+			switch {
+			case err != nil:
+				subjects[a.Step] = append(subjects[a.Step], lang.New("%s: the subject of %s could not be made: %v", a.Step, a.Template, err))
+			case m.Subject != "":
+				subjects[a.Step] = append(subjects[a.Step], lang.New("%s: subject %q", a.Step, m.Subject))
 			}
 			sim.Sends = append(sim.Sends, m)
 			hits.send(a.Step, now)
 		case ActEscalate:
 			sim.Escalations = append(sim.Escalations, Escalation{At: now, Step: a.Step, Reason: a.Reason})
 		}
+	}
+	for _, line := range r.Trace {
+		step, rest, _ := strings.Cut(line, ": ")
+		if sim.Scenario.Step(step) == nil {
+			step = ""
+		}
+		sim.add(now, step, line)
+		if ms := subjects[step]; step != "" && len(ms) > 0 && strings.HasPrefix(rest, "sends ") {
+			sim.say(now, step, ms[0], false)
+			subjects[step] = ms[1:]
+		}
+	}
+	for _, a := range r.Actions { // subjects of sends no line spoke of, in the order sent
+		for _, m := range subjects[a.Step] {
+			sim.say(now, a.Step, m, false)
+		}
+		delete(subjects, a.Step)
 	}
 }
 

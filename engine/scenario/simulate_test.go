@@ -451,7 +451,10 @@ steps:
 	require.Equal(t, "事例のご紹介（件名を変えた版）", sim.Sends[1].Subject)
 	var b strings.Builder
 	require.NoError(t, sim.WriteTimeline(&b))
+	require.Contains(t, b.String(), "thanks: sends whitepaper/thanks\n")
 	require.Contains(t, b.String(), `thanks: subject "山田 様、資料をお送りします"`)
+	require.Equal(t, "thanks: sends whitepaper/thanks", sim.Lines[1].Text)
+	require.Equal(t, `thanks: subject "山田 様、資料をお送りします"`, sim.Lines[2].Text, "the subject follows its send")
 	require.Contains(t, b.String(), `case: subject "事例のご紹介（件名を変えた版）"`)
 	require.Contains(t, b.String(), "broken: the subject of whitepaper/broken could not be made: no such template")
 	require.Empty(t, sim.Problems, "a subject that cannot be made is not a test's problem")
