@@ -125,7 +125,7 @@ wrong or a test fails.`)
 					continue
 				}
 				fails++
-				say("FAIL %s: %s: %s", sc.ID, r.Test.Name, strings.Join(r.Failures, "; "))
+				say("FAIL %s: %s: %s", sc.ID, r.Test.Name, strings.Join(r.FailuresIn(l), "; "))
 			}
 		}
 		failed += fails
@@ -160,14 +160,14 @@ wrong or a test fails.`)
 		for _, r := range m.RunTests() {
 			tests++
 			if len(r.Problems) == 0 {
-				fmt.Fprintf(c.stdout, "PASS scoring: %s (score %d, %s, %s)\n", r.Test.Name, r.Score, r.Grade, r.Stage)
+				say("PASS scoring: %s (score %d, %s, %s)", r.Test.Name, r.Score, r.Grade, r.Stage)
 				continue
 			}
 			fails++
-			fmt.Fprintf(c.stdout, "FAIL scoring: %s: %s\n", r.Test.Name, strings.Join(r.Problems, "; "))
+			say("FAIL scoring: %s: %s", r.Test.Name, strings.Join(r.ProblemsIn(l), "; "))
 		}
 		failed += fails
-		fmt.Fprintf(c.stdout, "%s: scoring model good, %d profile rules, %d behavior rules; %d tests, %d passed, %d failed\n",
+		say("%s: scoring model good, %d profile rules, %d behavior rules; %d tests, %d passed, %d failed",
 			file, len(m.Profile), len(m.Behavior), tests, tests-fails, fails)
 		return nil
 	}

@@ -128,11 +128,59 @@ func ja(vars map[string]string, out string) string {
 	return ""
 }
 
-// TestMessagesHaveJapanese holds every line check prints to having Japanese.
+// TestMessagesHaveJapanese holds every line check, simulate and preview print to
+// having Japanese: each is written with say or lang.New, never printed in English
+// only with fmt.
 func TestMessagesHaveJapanese(t *testing.T) {
 	t.Parallel()
 	formats, err := langtest.Formats(".", "say", "lang.New")
 	require.NoError(t, err)
 	require.Greater(t, len(formats), 5)
 	require.Empty(t, langtest.Missing(formats))
+
+	english, err := langtest.FormatsIn([]string{"check.go", "simulate.go", "preview.go"}, "fmt.Fprintf", "fmt.Fprintln", "fmt.Fprint")
+	require.NoError(t, err)
+	require.Empty(t, english, "lines printed in English only: write them with say or lang.New")
+}
+
+// TestCheckSaysTestFailuresInJapanese runs check on a scenario and a scoring model
+// whose tests fail, in Japanese and in English: the FAIL lines say what differed in
+// the marketer's language.
+func TestCheckSaysTestFailuresInJapanese(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	files := map[string]string{
+		"seminar.yaml": "id: seminar\ntrigger: { event: form_submitted }\nsteps:\n  - id: thanks\n    send: seminar/thanks\n" +
+			"  - wait: 1d\n  - id: survey\n    send: seminar/survey\n" +
+			"tests:\n  - name: お礼だけ\n    lead: { email: b@example.com }\n    expect: { sent: [thanks], exit: goal }\n",
+		"scoring.yaml": "behavior:\n  - { on: email_opened, points: 3 }\ntests:\n  - name: 開封で5点\n    lead: { email: a@example.com }\n" +
+			"    events: [ { type: email_opened } ]\n    expect: { score: 5, grade: warm }\n",
+	}
+	for name, src := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644))
+	}
+	for _, tc := range []struct {
+		lang string
+		want []string
+	}{
+		{"ja", []string{
+			"FAIL seminar: お礼だけ: 送信の期待は [thanks]、実際は [thanks survey] です; 終わり方の期待は「ゴールに達する」ですが、実際は「+1d00h に完了」でした",
+			"FAIL scoring: 開封で5点: スコアの期待は 5、実際は 3 です; グレードの期待は warm、実際は cold です",
+			"スコアリングモデルは問題なし、profile のルール 0 件、behavior のルール 1 件。テスト 1 件、成功 0 件、失敗 1 件",
+		}},
+		{"en", []string{
+			"FAIL seminar: お礼だけ: expected sent [thanks], got [thanks survey]; expected it to reach the goal, but it completed at +1d00h",
+			"FAIL scoring: 開封で5点: expected score 5, got 3; expected grade warm, got cold",
+			"scoring model good, 0 profile rules, 1 behavior rules; 1 tests, 0 passed, 1 failed",
+		}},
+	} {
+		t.Run(tc.lang, func(t *testing.T) {
+			t.Parallel()
+			stdout, _, err := runCommand(t, map[string]string{"NURTURE_LANG": tc.lang}, "check", seminarTemplates(t), dir)
+			require.ErrorIs(t, err, errRejected)
+			for _, w := range tc.want {
+				require.Contains(t, stdout, w)
+			}
+		})
+	}
 }

@@ -22,4 +22,8 @@ var _ = lang.Register(map[string]string{
 	"--- text part ---": "--- テキストパート ---",
 	"no xdg-open or open command: open %s in a browser": "xdg-open も open もありません。%s をブラウザで開いてください",
 	"%s: scoring model refused, %d problems":            "%s: スコアリングモデルは使えません。問題 %d 件",
+	"PASS scoring: %s (score %d, %s, %s)":               "PASS scoring: %s（スコア %d、%s、%s）",
+	"FAIL scoring: %s: %s":                              "FAIL scoring: %s: %s",
+	"%s: scoring model good, %d profile rules, %d behavior rules; %d tests, %d passed, %d failed": "%s: スコアリングモデルは問題なし、profile のルール %d 件、behavior のルール %d 件。テスト %d 件、成功 %d 件、失敗 %d 件",
+	"templates not loaded, so subjects are not shown: %v":                                         "テンプレートを読めないので、件名は表示しません: %v",
 })

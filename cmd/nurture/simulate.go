@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nurture-dev/nurture/engine/lang"
+	"github.com/nurture-dev/nurture/engine/message"
 	"github.com/nurture-dev/nurture/engine/scenario"
 )
 
@@ -30,7 +31,8 @@ it ends. Nothing is sent and no database is used.
   --event "3d form_submitted form=demo-request"   any other event, with its fields
 --trigger is the event the lead enters on ("form_submitted form=whitepaper"); given,
 the trigger's condition is checked. The clock starts on Monday 2026-04-06 10:00 in
-Tokyo unless --start says otherwise.`)
+Tokyo unless --start says otherwise. Each mail's subject is shown as the lead would
+get it, rendered from the templates in NURTURE_TEMPLATES_DIR.`)
 	var events []scenario.TestEvent
 	fs.Func("event", `what the lead does: "<after> clicked|opened <step> [link]" or "<after> <type> [key=value...]" (repeatable)`, func(v string) error {
 		ev, err := scenario.ParseEvent(v)
@@ -45,7 +47,7 @@ Tokyo unless --start says otherwise.`)
 	startArg := fs.String("start", "", "when the lead enters, such as 2027-02-09T20:00 (in the scenario's time zone) or 2026-04-06T10:00:00+09:00 (default, a Monday)")
 	settle := fs.Duration("settle", 0, "how long a click waits before it is believed, as NURTURE_CLICK_SETTLE")
 	s := newSettings(&cfg)
-	s.register(fs, c.getenv, []string{"NURTURE_LANG"})
+	s.register(fs, c.getenv, []string{"NURTURE_TEMPLATES_DIR", "NURTURE_LANG"})
 	var files []string
 	for {
 		if err := parse(fs, args); err != nil {
@@ -91,7 +93,12 @@ Tokyo unless --start says otherwise.`)
 	}
 	lead, err := scenario.LeadFromMap(fields, sc.SimStart(opt.Start))
 	if err != nil {
-		return &usageError{"--lead: " + strings.ReplaceAll(err.Error(), "\n", "; ")}
+		return &usageError{"--lead: " + strings.ReplaceAll(lang.Join(l, unjoin(err)...), "\n", "; ")}
+	}
+	if set, err := message.Load(cfg.TemplatesDir); set != nil {
+		opt.Subject = subjectOf(set, cfg.BaseURL)
+	} else {
+		fmt.Fprintln(c.stderr, lang.New("templates not loaded, so subjects are not shown: %v", err).In(l))
 	}
 	var trigger scenario.EventEnv
 	if *triggerArg != "" {
@@ -115,6 +122,18 @@ Tokyo unless --start says otherwise.`)
 		return err
 	}
 	return sim.WriteTimeline(c.stdout)
+}
+
+// subjectOf renders the subject of a template for a simulated lead, from the
+// templates in set.
+func subjectOf(set *message.Set, baseURL string) func(string, scenario.LeadEnv) (string, error) {
+	return func(template string, l scenario.LeadEnv) (string, error) {
+		r, err := set.Render(template, message.Data{Lead: l.Lead(), UnsubscribeURL: strings.TrimSuffix(baseURL, "/") + "/u/simulate"})
+		if err != nil {
+			return "", err
+		}
+		return r.Subject, nil
+	}
 }
 
 // leadJSON reads --lead: a JSON object inline, or the name of a file holding one.

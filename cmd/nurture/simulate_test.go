@@ -111,6 +111,40 @@ func TestSimulateCommand(t *testing.T) {
 		require.NotContains(t, stdout, "2028-")
 	})
 
+	t.Run("EachMailShowsItsSubjectForTheLead", func(t *testing.T) {
+		t.Parallel()
+		// The monthly mail's subject starts with the lead's last name.
+		vars := map[string]string{"NURTURE_TEMPLATES_DIR": "../../templates"}
+		stdout, stderr, err := runCommand(t, vars, "simulate", "../../scenarios/reengage-cold.yaml",
+			"--lead", `{"email": "yamada@example.co.jp", "last_name": "山田", "grade": "cold", "created_at": "200d ago"}`)
+		require.NoError(t, err, stderr)
+		require.Contains(t, stdout, "monthly: sends reengage/monthly")
+		require.Contains(t, stdout, `monthly: subject "山田 様へ｜今月のエンジニア採用トレンドとお役立ち情報"`)
+
+		stdout, _, err = runCommand(t, vars, "simulate", followup)
+		require.NoError(t, err)
+		require.Contains(t, stdout, `thanks: subject "【資料ダウンロード】エンジニア採用の教科書 2025年版をお届けします"`)
+	})
+
+	t.Run("WithoutTemplatesTheTimelineHasNoSubjects", func(t *testing.T) {
+		t.Parallel()
+		stdout, stderr, err := runCommand(t, map[string]string{"NURTURE_TEMPLATES_DIR": t.TempDir() + "/none", "NURTURE_LANG": "ja"}, "simulate", followup)
+		require.NoError(t, err)
+		require.Contains(t, stdout, "thanks: sends whitepaper/thanks")
+		require.NotContains(t, stdout, "subject")
+		require.Contains(t, stderr, "テンプレートを読めないので、件名は表示しません")
+	})
+
+	t.Run("LeadErrorsInJapanese", func(t *testing.T) {
+		t.Parallel()
+		_, _, err := runCommand(t, map[string]string{"NURTURE_LANG": "ja"}, "simulate", followup, "--lead", `{"compnay": "x", "employees": "many"}`)
+		var ue *usageError
+		require.ErrorAs(t, err, &ue)
+		require.Equal(t, `--lead: lead の compnay: シナリオの条件で使える項目ではありません（もしかして "company"?）。使える項目: id, email, `+
+			"first_name, last_name, company, department, title, phone, employees, industry, country, timezone, source, tags, attributes, "+
+			"consent, stage, score, grade, bant, created_at, stage_changed_at; lead の employees: 整数で書きます（many ではなく）", ue.msg)
+	})
+
 	t.Run("ABrokenFileIsReportedWithPositions", func(t *testing.T) {
 		t.Parallel()
 		stdout, _, err := runCommand(t, nil, "simulate", "../../engine/scenario/testdata/broken/bad-duration.yaml")

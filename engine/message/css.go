@@ -2,7 +2,6 @@ package message
 
 import (
 	"cmp"
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -11,6 +10,8 @@ import (
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
+
+	"github.com/nurture-dev/nurture/engine/lang"
 )
 
 // Most mail clients ignore <style>, so the rules of a message's <style> elements are
@@ -55,10 +56,19 @@ type compound struct {
 // cssError is a problem in CSS text, at a line of that text (from 1).
 type cssError struct {
 	line int
-	msg  string
+	msg  lang.Message
 }
 
-func (e *cssError) Error() string { return fmt.Sprintf("CSS line %d: %s", e.line, e.msg) }
+// cssErrorf is the problem at line of CSS text, with the message of format and args
+// (a constant format with a translation in messages_ja.go).
+func cssErrorf(line int, format string, args ...any) *cssError {
+	return &cssError{line, lang.New(format, args...)}
+}
+
+func (e *cssError) Error() string { return e.In(lang.English) }
+
+// In is the problem in l.
+func (e *cssError) In(l lang.Lang) string { return lang.New("CSS line %d: %s", e.line, e.msg).In(l) }
 
 // parseCSS adds the rules of src to s.
 func (s *stylesheet) parse(src string) error {
@@ -76,14 +86,14 @@ func (s *stylesheet) parse(src string) error {
 		if src[i] == '@' {
 			j := indexOutsideStrings(src, i, "{;")
 			if j < 0 {
-				return &cssError{lineAt(start), "the at-rule has no end"}
+				return cssErrorf(lineAt(start), "the at-rule has no end")
 			}
 			name := strings.ToLower(strings.Fields(src[start+1 : j])[0])
 			if src[j] == ';' {
 				switch name {
 				case "charset":
 				case "import":
-					return &cssError{lineAt(start), "@import is not supported: mail clients do not load style sheets, put the rules in the <style>"}
+					return cssErrorf(lineAt(start), "@import is not supported: mail clients do not load style sheets, put the rules in the <style>")
 				default:
 					s.kept = append(s.kept, strings.TrimSpace(src[start:j+1]))
 				}
@@ -92,7 +102,7 @@ func (s *stylesheet) parse(src string) error {
 			}
 			k := matchingBrace(src, j)
 			if k < 0 {
-				return &cssError{lineAt(start), "a { is not closed"}
+				return cssErrorf(lineAt(start), "a { is not closed")
 			}
 			s.kept = append(s.kept, strings.TrimSpace(src[start:k+1]))
 			i = k + 1
@@ -100,20 +110,20 @@ func (s *stylesheet) parse(src string) error {
 		}
 		j := indexOutsideStrings(src, i, "{}")
 		if j < 0 || src[j] == '}' {
-			return &cssError{lineAt(start), "expected a selector and a { declarations } block"}
+			return cssErrorf(lineAt(start), "expected a selector and a { declarations } block")
 		}
 		k := indexOutsideStrings(src, j+1, "{}")
 		if k < 0 || src[k] == '{' {
-			return &cssError{lineAt(j), "a { is not closed by }"}
+			return cssErrorf(lineAt(j), "a { is not closed by }")
 		}
 		decls, err := parseDeclarations(src[j+1 : k])
 		if err != nil {
-			return &cssError{lineAt(j), err.Error()}
+			return cssErrorf(lineAt(j), "%v", err)
 		}
 		for sel := range strings.SplitSeq(src[i:j], ",") {
 			sel = strings.TrimSpace(sel)
 			if sel == "" {
-				return &cssError{lineAt(start), "empty selector"}
+				return cssErrorf(lineAt(start), "empty selector")
 			}
 			if strings.Contains(sel, ":") { // :hover, ::before... apply in the client or not at all
 				s.kept = append(s.kept, sel+"{"+strings.TrimSpace(src[j+1:k])+"}")
@@ -121,7 +131,7 @@ func (s *stylesheet) parse(src string) error {
 			}
 			parsed, spec, err := parseSelector(sel)
 			if err != nil {
-				return &cssError{lineAt(start), err.Error()}
+				return cssErrorf(lineAt(start), "%v", err)
 			}
 			s.rules = append(s.rules, cssRule{sel: parsed, spec: spec, order: len(s.rules), decls: decls})
 		}
@@ -197,7 +207,7 @@ func parseDeclarations(src string) ([]declaration, error) {
 		prop, val, ok := strings.Cut(part, ":")
 		prop, val = strings.ToLower(strings.TrimSpace(prop)), strings.TrimSpace(val)
 		if !ok || prop == "" || val == "" {
-			return nil, fmt.Errorf("%q is not a declaration such as \"color: #333\"", part)
+			return nil, lang.Errorf("%q is not a declaration such as \"color: #333\"", part)
 		}
 		d := declaration{prop: prop, value: val}
 		if i := strings.LastIndex(strings.ToLower(val), "!important"); i >= 0 && strings.TrimSpace(val[i+len("!important"):]) == "" {
@@ -241,7 +251,7 @@ var identRE = regexp.MustCompile(`^-?[_a-zA-Z\x{80}-\x{10FFFF}][-_a-zA-Z0-9\x{80
 func parseSelector(s string) (selector, [3]int, error) {
 	var sel selector
 	var spec [3]int
-	unsupported := fmt.Errorf("selector %q is not supported by the inliner: use type (p), class (.note), id (#top), compounds (p.note), descendant (td p) and child (tr > td) selectors", s)
+	unsupported := lang.Errorf("selector %q is not supported by the inliner: use type (p), class (.note), id (#top), compounds (p.note), descendant (td p) and child (tr > td) selectors", s)
 	fields := strings.Fields(strings.ReplaceAll(s, ">", " > "))
 	child := false
 	for _, f := range fields {
@@ -391,7 +401,7 @@ func parseStyles(texts []string) (*stylesheet, error) {
 	sheet := &stylesheet{}
 	for _, t := range texts {
 		if err := sheet.parse(t); err != nil {
-			return nil, fmt.Errorf("<style>: %w", err)
+			return nil, lang.Errorf("<style>: %w", err)
 		}
 	}
 	if parsedSheetsLen.Load() < maxParsedSheets {
@@ -468,7 +478,7 @@ func checkStyles(file, src string, start int) error {
 		if err := sheet.parse(css); err != nil {
 			e := err.(*cssError)
 			line := start + strings.Count(src[:m[2]], "\n") + e.line - 1
-			return &Error{File: file, Line: line, Msg: e.msg}
+			return &Error{File: file, Line: line, Msg: e.msg.String(), text: e.msg}
 		}
 	}
 	return nil

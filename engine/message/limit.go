@@ -12,6 +12,8 @@ import (
 	texttemplate "text/template"
 	"text/template/parse"
 	"time"
+
+	"github.com/nurture-dev/nurture/engine/lang"
 )
 
 // Every run of a template (a subject, a preheader, a body, a layout), at load, in
@@ -43,12 +45,14 @@ const (
 // loops too often, calls itself, writes or computes too much text or runs too long.
 var ErrLimit = errors.New("over the limits of a template run")
 
+// The limits a run goes over, as messages (lang.Error) that a template's problem
+// keeps, so that it can be said in the marketer's language.
 var (
-	errTooManySteps = fmt.Errorf("%w: it does more than %d steps (each pass of a {{range}} counts as its size): "+
+	errTooManySteps = lang.Errorf("%w: it does more than %d steps (each pass of a {{range}} counts as its size): "+
 		"a {{range}} over a large number or a long list?", ErrLimit, maxRunSteps)
-	errTooMuchOutput = fmt.Errorf("%w: it writes more than %d KiB", ErrLimit, maxRunOutput>>10)
-	errTooMuchText   = fmt.Errorf("%w: its function calls make more than %d KiB of text", ErrLimit, maxRunText>>10)
-	errTooLong       = fmt.Errorf("%w: it runs longer than %s", ErrLimit, maxRunTime)
+	errTooMuchOutput = lang.Errorf("%w: it writes more than %d KiB", ErrLimit, maxRunOutput>>10)
+	errTooMuchText   = lang.Errorf("%w: its function calls make more than %d KiB of text", ErrLimit, maxRunText>>10)
+	errTooLong       = lang.Errorf("%w: it runs longer than %s", ErrLimit, maxRunTime)
 )
 
 // Names of the functions that charge a run, added by bound; not meant for authors.
@@ -337,7 +341,7 @@ func checkCalls(trees []*parse.Tree) error {
 			switch state[n.Name] {
 			case open:
 				loc, _ := t.ErrorContext(n)
-				err = fmt.Errorf("template: %s: %w: {{template %q}} calls itself", loc, ErrLimit, n.Name)
+				err = fmt.Errorf("template: %s: %w", loc, lang.Errorf("%w: {{template %q}} calls itself", ErrLimit, n.Name))
 			case unseen:
 				err = visit(callee)
 			}

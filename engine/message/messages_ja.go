@@ -30,4 +30,26 @@ var _ = lang.Register(map[string]string{
 	"transactional must be true or false":                                                      "transactional は true か false にしてください",
 	"unknown front-matter key %q (known keys: %s)":                                             "フロントマターにキー %q は書けません（使えるキー: %s）",
 	"the template ends too early: an {{if}}, {{range}}, {{with}} or {{define}} has no {{end}}": "テンプレートが途中で終わっています。{{if}}, {{range}}, {{with}}, {{define}} のどれかに {{end}} がありません",
+
+	"%v": "%v",
+
+	// A run over its limits (ErrLimit, and the limit it went over).
+	"over the limits of a template run": "テンプレートの実行が上限を超えました",
+	"%w: it does more than %d steps (each pass of a {{range}} counts as its size): a {{range}} over a large number or a long list?": "%w: 処理が %d ステップを超えています（{{range}} は1周ごとに数えます）。大きな数や長いリストを {{range}} していませんか",
+	"%w: it writes more than %d KiB":                       "%w: 出力が %d KiB を超えています",
+	"%w: its function calls make more than %d KiB of text": "%w: 関数が作る文字が %d KiB を超えています",
+	"%w: it runs longer than %s":                           "%w: 実行が %s を超えています",
+	"%w: {{template %q}} calls itself":                     "%w: {{template %q}} が自分自身を呼んでいます。呼び出しがループにならないようにしてください",
+
+	// CSS in a <style> element.
+	"<style>: %w":            "<style>: %w",
+	"CSS line %d: %s":        "CSS の %d 行目: %s",
+	"the at-rule has no end": "@ で始まるルールに終わりがありません",
+	"@import is not supported: mail clients do not load style sheets, put the rules in the <style>": "@import は使えません。メールソフトは外部のスタイルシートを読まないので、ルールを <style> の中に書いてください",
+	"a { is not closed":      "{ が閉じられていません",
+	"a { is not closed by }": "{ が } で閉じられていません",
+	"empty selector":         "セレクタが空です",
+	"expected a selector and a { declarations } block": "セレクタと { 宣言 } のブロックを書いてください",
+	"%q is not a declaration such as \"color: #333\"":  "%q は \"color: #333\" のような宣言ではありません",
+	"selector %q is not supported by the inliner: use type (p), class (.note), id (#top), compounds (p.note), descendant (td p) and child (tr > td) selectors": "セレクタ %q はインライン化できません。要素（p）、クラス（.note）、ID（#top）、その組み合わせ（p.note）、子孫（td p）、子（tr > td）のセレクタを使ってください",
 })

@@ -403,6 +403,8 @@ func templateError(file string, err error, src string, start pos) *Error {
 	e := &Error{File: file, Line: start.line + line - 1, Msg: msg, err: cause}
 	if f := fieldSlip(msg); f.Format != "" {
 		e.Msg, e.text = f.String(), f
+	} else if l := limitMessage(err); l.Format != "" && l.String() == msg {
+		e.text = l
 	}
 	lines := strings.Split(src, "\n")
 	if m[1] == "" || start.column == 0 || line < 1 || line > len(lines) {
@@ -427,6 +429,16 @@ func templateError(file string, err error, src string, start pos) *Error {
 		e.Column += start.column - 1
 	}
 	return e
+}
+
+// limitMessage is the message of the limit a run went over, kept by the error the
+// template package made of it, or the zero Message.
+func limitMessage(err error) lang.Message {
+	var le *lang.Error
+	if errors.As(err, &le) && errors.Is(le, ErrLimit) {
+		return le.Message
+	}
+	return lang.Message{}
 }
 
 // fieldErrorRE matches Go's error for a field a value does not have: "at

@@ -19,3 +19,6 @@ var Keys = map[string][]string{
 	"test event":  testEventKeys,
 	"expect":      expectKeys,
 }
+
+// UpdateFields are the lead fields an update step may set.
+var UpdateFields = updateFields

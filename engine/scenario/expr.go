@@ -3,6 +3,7 @@ package scenario
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -202,6 +203,25 @@ func LeadEnvOf(l *lead.Lead) LeadEnv {
 		e.Attributes = map[string]any{}
 	}
 	return e
+}
+
+// Lead is the stored lead that e is the view of, as far as the view goes (the
+// inverse of LeadEnvOf), for rendering a template for a simulated lead. Employees
+// of 0 is taken as not known.
+func (e LeadEnv) Lead() *lead.Lead {
+	l := &lead.Lead{
+		ID: e.ID, Email: e.Email, FirstName: e.FirstName, LastName: e.LastName, Company: e.Company,
+		Department: e.Department, Title: e.Title, Phone: e.Phone, Industry: e.Industry,
+		Country: e.Country, Timezone: e.Timezone, Source: e.Source, Tags: slices.Clone(e.Tags),
+		Attributes: maps.Clone(e.Attributes), Consent: e.Consent, Stage: e.Stage, Score: e.Score,
+		Grade: e.Grade, CreatedAt: e.CreatedAt, StageChangedAt: e.StageChangedAt,
+		BANT: lead.BANT{Budget: e.BANT.Budget, Authority: e.BANT.Authority, Need: e.BANT.Need, Timeframe: e.BANT.Timeframe},
+	}
+	if e.Employees != 0 {
+		n := e.Employees
+		l.Employees = &n
+	}
+	return l
 }
 
 // EventEnvOf is the environment's view of an event.

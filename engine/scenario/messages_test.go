@@ -13,7 +13,7 @@ import (
 func TestMessagesHaveJapanese(t *testing.T) {
 	t.Parallel()
 
-	formats, err := langtest.Formats(".", "errorAt", "errorf", "warnAt", "warnf", "Errorf", "lang.New", "lang.Errorf", "errors.New")
+	formats, err := langtest.Formats(".", "errorAt", "errorf", "warnAt", "warnf", "Errorf", "lang.New", "lang.Errorf", "errors.New", "bad")
 	require.NoError(t, err)
 	require.Greater(t, len(formats), 50, "the walk finds the package's messages")
 	require.Empty(t, langtest.Missing(formats), "messages with no Japanese in messages_ja.go")

@@ -4,16 +4,36 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/nurture-dev/nurture/engine/lang"
 )
 
 // TestResult is what came of one of a file's tests.
 type TestResult struct {
 	Test *Test
 	// Failures say in plain words what differed from the test's expect, or why the
-	// test could not run; none when it passed.
+	// test could not run; none when it passed. They are in English; FailuresIn
+	// gives them in another language.
 	Failures []string
 	// Sim is the simulation the test ran, nil when it could not run.
 	Sim *Simulation
+
+	failures []lang.Localizer // Failures as messages
+}
+
+// FailuresIn is Failures in l.
+func (r TestResult) FailuresIn(l lang.Lang) []string {
+	out := make([]string, len(r.failures))
+	for i, f := range r.failures {
+		out[i] = f.In(l)
+	}
+	return out
+}
+
+// fail adds a failure.
+func (r *TestResult) fail(f lang.Localizer) {
+	r.failures = append(r.failures, f)
+	r.Failures = append(r.Failures, f.In(lang.English))
 }
 
 // Passed reports whether the test passed.
@@ -38,17 +58,18 @@ func (s *Scenario) RunTests() []TestResult {
 
 func (s *Scenario) runTest(t *Test, opt SimOptions) TestResult {
 	res := TestResult{Test: t}
-	at := func(msg string) string {
-		return (&Error{File: s.File, Line: t.Pos.Line, Column: t.Pos.Column, Msg: msg}).Error()
-	}
 	if !t.Start.IsZero() {
 		opt.Start = t.Start
 	}
 	start := s.SimStart(opt.Start)
 	l, err := LeadFromMap(t.Lead, start)
 	if err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			res.Failures = append(res.Failures, at("the test's "+line))
+		errs := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = j.Unwrap()
+		}
+		for _, e := range errs {
+			res.fail(Errorf(s.File, t.Pos, "the test's %v", e))
 		}
 		return res
 	}
@@ -68,41 +89,46 @@ func (s *Scenario) runTest(t *Test, opt SimOptions) TestResult {
 	}
 	sim, err := Simulate(s, l, trigger, t.Events, opt)
 	if err != nil {
-		res.Failures = append(res.Failures, at("the simulation failed: "+err.Error()))
+		res.fail(Errorf(s.File, t.Pos, "the simulation failed: %v", err))
 		return res
 	}
 	res.Sim = sim
-	res.Failures = append(res.Failures, sim.Problems...)
-	res.Failures = append(res.Failures, sim.compare(t.Expect)...)
+	for _, p := range sim.problems {
+		res.fail(p)
+	}
+	for _, m := range sim.compare(t.Expect) {
+		res.fail(m)
+	}
 	return res
 }
 
 // compare says how the simulation differs from what a test expects.
-func (sim *Simulation) compare(x Expect) []string {
-	var out []string
-	notEnrolled := ""
+func (sim *Simulation) compare(x Expect) []lang.Message {
+	var out []lang.Message
+	// notEnrolled says why a lead that was not let in got nothing.
+	var notEnrolled lang.Message
 	if !sim.Enrolled && len(sim.Lines) > 0 {
-		notEnrolled = " (" + sim.Lines[0].Text + ")"
+		notEnrolled = lang.New(" (%s)", sim.Lines[0].msg)
 	}
 	if x.Sent != nil {
 		if got := sim.SentSteps(); !slices.Equal(got, x.Sent) {
-			out = append(out, fmt.Sprintf("expected sent [%s], got [%s]%s", strings.Join(x.Sent, " "), strings.Join(got, " "), notEnrolled))
+			out = append(out, lang.New("expected sent [%s], got [%s]%s", strings.Join(x.Sent, " "), strings.Join(got, " "), notEnrolled))
 		}
 	}
 	if x.Escalated != nil {
 		switch got := len(sim.Escalations) > 0; {
 		case *x.Escalated && !got:
-			out = append(out, "expected the lead to be escalated, but it was not"+notEnrolled)
+			out = append(out, lang.New("expected the lead to be escalated, but it was not%s", notEnrolled))
 		case !*x.Escalated && got:
 			e := sim.Escalations[0]
-			out = append(out, fmt.Sprintf("expected no escalation, but step %s escalated at %s (%s)", e.Step, sim.Offset(e.At), e.Reason))
+			out = append(out, lang.New("expected no escalation, but step %s escalated at %s (%s)", e.Step, sim.Offset(e.At), e.Reason))
 		}
 	}
 	if x.Stage != nil && sim.Lead.Stage != *x.Stage {
-		out = append(out, fmt.Sprintf("expected stage %s, got %s%s", *x.Stage, sim.Lead.Stage, notEnrolled))
+		out = append(out, lang.New("expected stage %s, got %s%s", *x.Stage, sim.Lead.Stage, notEnrolled))
 	}
 	if x.Exit != nil && sim.Ended != *x.Exit {
-		out = append(out, fmt.Sprintf("expected it to %s, but it %s", describeExit(*x.Exit, "", nil), describeExit(sim.Ended, sim.Step, sim)))
+		out = append(out, lang.New("expected it to %s, but it %s", expectedExit(*x.Exit), sim.actualExit()))
 	}
 	var missing []string
 	for _, tag := range x.Tags {
@@ -111,38 +137,44 @@ func (sim *Simulation) compare(x Expect) []string {
 		}
 	}
 	if len(missing) > 0 {
-		out = append(out, fmt.Sprintf("expected tags [%s], the lead has [%s]", strings.Join(missing, " "), strings.Join(sim.Lead.Tags, " ")))
+		out = append(out, lang.New("expected tags [%s], the lead has [%s]", strings.Join(missing, " "), strings.Join(sim.Lead.Tags, " ")))
 	}
 	return out
 }
 
-// describeExit words an exit reason after "it": "end with the goal reached".
-func describeExit(reason, step string, sim *Simulation) string {
-	var s string
+// expectedExit words an exit reason a test expects, after "expected it to":
+// "reach the goal".
+func expectedExit(reason string) lang.Message {
 	switch reason {
 	case "":
-		s = "still be running at the end"
-		if sim != nil {
-			if !sim.Enrolled {
-				return "was never enrolled (" + sim.Lines[0].Text + ")"
-			}
-			s = "was still running at step " + step + " after " + formatDuration(sim.EndedAt.Sub(sim.Start))
-		}
-		return s
+		return lang.New("still be running at the end")
 	case ExitCompleted:
-		s = "complete"
+		return lang.New("complete its steps")
 	case ExitGoal:
-		s = "reach the goal"
+		return lang.New("reach the goal")
 	case ExitExit:
-		s = "exit on exit_if"
-	default:
-		s = "end (" + reason + ")"
+		return lang.New("exit on exit_if")
 	}
-	if sim != nil {
-		if past, ok := map[string]string{ExitCompleted: "completed", ExitGoal: "reached the goal", ExitExit: "exited on exit_if", ExitSuppressed: "ended as suppressed (unsubscribed or bounced)"}[reason]; ok {
-			s = past
+	return lang.New("end (%s)", reason)
+}
+
+// actualExit words how the simulation ended, after "but it": "completed at +2d01h".
+func (sim *Simulation) actualExit() lang.Message {
+	at := sim.Offset(sim.EndedAt)
+	switch sim.Ended {
+	case "":
+		if !sim.Enrolled {
+			return lang.New("was never enrolled (%s)", sim.Lines[0].msg)
 		}
-		s += " at " + sim.Offset(sim.EndedAt)
+		return lang.New("was still running at step %s after %s", sim.Step, formatDuration(sim.EndedAt.Sub(sim.Start)))
+	case ExitCompleted:
+		return lang.New("completed at %s", at)
+	case ExitGoal:
+		return lang.New("reached the goal at %s", at)
+	case ExitExit:
+		return lang.New("exited on exit_if at %s", at)
+	case ExitSuppressed:
+		return lang.New("ended as suppressed (unsubscribed or bounced) at %s", at)
 	}
-	return s
+	return lang.New("end (%s) at %s", sim.Ended, at)
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nurture-dev/nurture/engine/lang"
 )
 
 // DefaultSimStart is when a simulation starts unless told otherwise: a Monday at
@@ -38,6 +40,11 @@ type SimOptions struct {
 	// CheckTrigger, when set, enrolls the lead only if the trigger admits it with
 	// the trigger event. A scheduled trigger's condition is always checked.
 	CheckTrigger bool
+	// Subject, when set, gives the subject of a template as the lead would get it,
+	// so that the timeline shows each mail's subject (a send step's own subject:
+	// is shown as it is). The scenario package does not render templates: the
+	// caller that has them loaded does. Defaults to nil: no subjects shown.
+	Subject func(template string, lead LeadEnv) (string, error)
 }
 
 // Simulation is what happened to one lead in one scenario on a virtual clock.
@@ -65,7 +72,9 @@ type Simulation struct {
 	// yet); they are also in Lines.
 	Problems []string
 
-	lead0 *LeadEnv // the lead as it entered
+	lead0    *LeadEnv       // the lead as it entered
+	problems []lang.Message // Problems as messages, for ProblemsIn
+	subject  func(template string, lead LeadEnv) (string, error)
 }
 
 // Line is one line of a timeline.
@@ -77,6 +86,26 @@ type Line struct {
 	Text string
 	// Problem marks a test event that could not happen.
 	Problem bool
+
+	msg lang.Message // Text as a message, when it was written as one
+}
+
+// In is the line's text in l, as far as it was written as a message; the steps'
+// own lines are in English.
+func (l Line) In(lg lang.Lang) string {
+	if l.msg.Format != "" {
+		return l.msg.In(lg)
+	}
+	return l.Text
+}
+
+// ProblemsIn is Problems in l.
+func (sim *Simulation) ProblemsIn(l lang.Lang) []string {
+	out := make([]string, len(sim.problems))
+	for i, p := range sim.problems {
+		out[i] = p.In(l)
+	}
+	return out
 }
 
 // Sent is one message a send step sent.
@@ -139,7 +168,7 @@ func Simulate(s *Scenario, l LeadEnv, trigger EventEnv, events []TestEvent, opt 
 		tz = loc
 	}
 	// Times are shown in the zone Advance counts in: the lead's, the window's or UTC.
-	sim := &Simulation{Scenario: s, Location: s.loc(&Input{Location: tz})}
+	sim := &Simulation{Scenario: s, Location: s.loc(&Input{Location: tz}), subject: opt.Subject}
 	start = start.In(sim.Location)
 	sim.Start = start
 	l = cloneLead(l)
@@ -149,7 +178,7 @@ func Simulate(s *Scenario, l LeadEnv, trigger EventEnv, events []TestEvent, opt 
 	l = l.WithHistory(hist)
 
 	if s.Trigger.Cron != nil && s.Trigger.Cron.Next(start.Add(-time.Second)).IsZero() {
-		sim.add(start, "", "not enrolled: the schedule does not fire on or after "+start.Format("2006-01-02 15:04"), false)
+		sim.say(start, "", lang.New("not enrolled: the schedule does not fire on or after %s", start.Format("2006-01-02 15:04")), false)
 		sim.Lead, sim.EndedAt = l, start
 		return sim, nil
 	}
@@ -165,11 +194,11 @@ func Simulate(s *Scenario, l LeadEnv, trigger EventEnv, events []TestEvent, opt 
 			return nil, fmt.Errorf("trigger: %w", err)
 		}
 		if !ok {
-			why := "the trigger's event is " + s.Trigger.Event + ", not " + trigger.Type
+			why := lang.New("not enrolled: the trigger's event is %s, not %s", s.Trigger.Event, trigger.Type)
 			if s.Trigger.If != nil && (s.Trigger.Event == "" || trigger.Type == s.Trigger.Event) {
-				why = "the trigger's condition is false: " + s.Trigger.If.Source
+				why = lang.New("not enrolled: the trigger's condition is false: %s", s.Trigger.If.Source)
 			}
-			sim.add(start, "", "not enrolled: "+why, false)
+			sim.say(start, "", why, false)
 			sim.Lead, sim.EndedAt = l, start
 			return sim, nil
 		}
@@ -189,7 +218,7 @@ func Simulate(s *Scenario, l LeadEnv, trigger EventEnv, events []TestEvent, opt 
 	case s.Trigger.Event != "":
 		enters += " on " + s.Trigger.Event
 	}
-	sim.add(start, "", enters, false)
+	sim.add(start, "", enters)
 
 	// Events happen in time order (file order for the same time); one timed from a
 	// send waits until the send step has sent.
@@ -237,7 +266,7 @@ func Simulate(s *Scenario, l LeadEnv, trigger EventEnv, events []TestEvent, opt 
 		if err != nil {
 			return nil, err
 		}
-		sim.record(now, r, hits)
+		sim.record(now, r, hits, l)
 		if r.Ended != "" {
 			return finish(r.Ended, now)
 		}
@@ -253,7 +282,7 @@ func Simulate(s *Scenario, l LeadEnv, trigger EventEnv, events []TestEvent, opt 
 			}
 			ev, _, _ := nextEvent()
 			if at.Before(start) {
-				sim.add(at, "", fmt.Sprintf("an event at %s: but the lead only enters at %s", at.In(sim.Location).Format("2006-01-02 15:04"),
+				sim.say(at, "", lang.New("an event at %s: but the lead only enters at %s", at.In(sim.Location).Format("2006-01-02 15:04"),
 					start.Format("2006-01-02 15:04")), true)
 				continue
 			}
@@ -264,10 +293,10 @@ func Simulate(s *Scenario, l LeadEnv, trigger EventEnv, events []TestEvent, opt 
 					what += " (link " + ev.Link + ")"
 				}
 				if !hits.hit(ev, at) {
-					sim.add(at, "", fmt.Sprintf("%s: but %s had sent nothing by then", what, ev.Ref), true)
+					sim.say(at, "", lang.New("%s: but %s had sent nothing by then", what, ev.Ref), true)
 					continue
 				}
-				sim.add(at, "", "the lead "+what, false)
+				sim.add(at, "", "the lead "+what)
 				typ := "email_opened"
 				if ev.Engage == Clicked {
 					typ = "email_clicked"
@@ -282,24 +311,24 @@ func Simulate(s *Scenario, l LeadEnv, trigger EventEnv, events []TestEvent, opt 
 					ee.From = l.Stage
 					l.Stage, l.StageChangedAt = ee.To, at
 				}
-				sim.add(at, "", "the lead: "+describeEvent(ev.Type, ev.Props), false)
+				sim.add(at, "", "the lead: "+describeEvent(ev.Type, ev.Props))
 				// As engine/flow: an address that must not be mailed ends every enrollment.
 				if kind, _ := ev.Props["kind"].(string); ee.Type == "unsubscribed" || ee.Type == "email_complained" ||
 					ee.Type == "email_bounced" && kind == "hard" {
-					sim.add(at, "", "end (suppressed): the address may not be mailed any more", false)
+					sim.add(at, "", "end (suppressed): the address may not be mailed any more")
 					return finish(ExitSuppressed, at)
 				}
 			}
 			if ok, err := s.Reaches(l, ee, at); err != nil {
 				return nil, fmt.Errorf("goal: %w", err)
 			} else if ok {
-				sim.add(at, "", "end (goal): the goal is reached: "+s.Goal.Source, false)
+				sim.add(at, "", "end (goal): the goal is reached: "+s.Goal.Source)
 				return finish(ExitGoal, at)
 			}
 			if ok, err := s.Exits(l, at); err != nil {
 				return nil, fmt.Errorf("exit_if: %w", err)
 			} else if ok {
-				sim.add(at, "", "end (exit): exit_if is true: "+s.ExitIf.Source, false)
+				sim.add(at, "", "end (exit): exit_if is true: "+s.ExitIf.Source)
 				return finish(ExitExit, at)
 			}
 			if woken {
@@ -316,7 +345,7 @@ func Simulate(s *Scenario, l LeadEnv, trigger EventEnv, events []TestEvent, opt 
 	}
 	sim.Step, sim.EndedAt = st.Step, end
 	sim.unsent(evs)
-	sim.add(end, "", fmt.Sprintf("still running at %s after %s, at step %s", end.In(sim.Location).Format("2006-01-02 15:04"), formatDuration(horizon), st.Step), false)
+	sim.add(end, "", fmt.Sprintf("still running at %s after %s, at step %s", end.In(sim.Location).Format("2006-01-02 15:04"), formatDuration(horizon), st.Step))
 	sim.Lead, sim.EndedAt = l, end
 	return sim, nil
 }
@@ -343,7 +372,7 @@ func (sim *Simulation) eventTime(ev TestEvent) (time.Time, bool) {
 func (sim *Simulation) unsent(evs []TestEvent) {
 	for _, ev := range evs {
 		if _, ok := sim.eventTime(ev); !ok {
-			sim.add(sim.EndedAt, "", fmt.Sprintf("an event %s after %s sent: but %s sent nothing", formatDuration(ev.After), ev.AfterSent, ev.AfterSent), true)
+			sim.say(sim.EndedAt, "", lang.New("an event %s after %s sent: but %s sent nothing", formatDuration(ev.After), ev.AfterSent, ev.AfterSent), true)
 		}
 	}
 }
@@ -362,30 +391,61 @@ func (s *Scenario) SimStart(start time.Time) time.Time {
 	return start
 }
 
-func (sim *Simulation) add(at time.Time, step, text string, problem bool) {
-	sim.Lines = append(sim.Lines, Line{At: at, Step: step, Text: text, Problem: problem})
+// add adds a line in English only, as the steps' trace lines are.
+func (sim *Simulation) add(at time.Time, step, text string) {
+	sim.Lines = append(sim.Lines, Line{At: at, Step: step, Text: text})
+}
+
+// say adds a line written as a message, which can be printed in a language.
+func (sim *Simulation) say(at time.Time, step string, m lang.Message, problem bool) {
+	sim.Lines = append(sim.Lines, Line{At: at, Step: step, Text: m.String(), Problem: problem, msg: m})
 	if problem {
-		sim.Problems = append(sim.Problems, sim.Offset(at)+" "+text)
+		p := lang.New("%s %s", sim.Offset(at), m)
+		sim.Problems = append(sim.Problems, p.String())
+		sim.problems = append(sim.problems, p)
 	}
 }
 
-// record keeps what an Advance did.
-func (sim *Simulation) record(now time.Time, r *Result, hits *simEngagement) {
-	for _, line := range r.Trace {
-		step, _, _ := strings.Cut(line, ": ")
-		if sim.Scenario.Step(step) == nil {
-			step = ""
-		}
-		sim.add(now, step, line, false)
-	}
+// record keeps what an Advance did; l is the lead as the Advance left it. A mail's
+// subject is shown on the line after the one that says it was sent.
+func (sim *Simulation) record(now time.Time, r *Result, hits *simEngagement, l LeadEnv) {
+	subjects := map[string][]lang.Message{} // by send step, in the order sent
 	for _, a := range r.Actions {
 		switch a.Kind {
 		case ActSend:
-			sim.Sends = append(sim.Sends, Sent{At: now, Step: a.Step, Template: a.Template, Variant: a.Variant, Subject: a.Subject})
+			m := Sent{At: now, Step: a.Step, Template: a.Template, Variant: a.Variant, Subject: a.Subject}
+			var err error
+			if m.Subject == "" && sim.subject != nil {
+				m.Subject, err = sim.subject(a.Template, l)
+			}
+			switch {
+			case err != nil:
+				subjects[a.Step] = append(subjects[a.Step], lang.New("%s: the subject of %s could not be made: %v", a.Step, a.Template, err))
+			case m.Subject != "":
+				subjects[a.Step] = append(subjects[a.Step], lang.New("%s: subject %q", a.Step, m.Subject))
+			}
+			sim.Sends = append(sim.Sends, m)
 			hits.send(a.Step, now)
 		case ActEscalate:
 			sim.Escalations = append(sim.Escalations, Escalation{At: now, Step: a.Step, Reason: a.Reason})
 		}
+	}
+	for _, line := range r.Trace {
+		step, rest, _ := strings.Cut(line, ": ")
+		if sim.Scenario.Step(step) == nil {
+			step = ""
+		}
+		sim.add(now, step, line)
+		if ms := subjects[step]; step != "" && len(ms) > 0 && strings.HasPrefix(rest, "sends ") {
+			sim.say(now, step, ms[0], false)
+			subjects[step] = ms[1:]
+		}
+	}
+	for _, a := range r.Actions { // subjects of sends no line spoke of, in the order sent
+		for _, m := range subjects[a.Step] {
+			sim.say(now, a.Step, m, false)
+		}
+		delete(subjects, a.Step)
 	}
 }
 
@@ -515,6 +575,12 @@ func ParseEvent(s string) (TestEvent, error) {
 	return ev, nil
 }
 
+// leadKeys are the fields a test's lead (and the simulate command's --lead) may give,
+// as LeadFromMap takes them, in the order a marketer reads them.
+var leadKeys = []string{"id", "email", "first_name", "last_name", "company", "department", "title", "phone",
+	"employees", "industry", "country", "timezone", "source", "tags", "attributes", "consent", "stage", "score",
+	"grade", "bant", "created_at", "stage_changed_at"}
+
 // LeadFromMap makes a lead from its fields by their JSON names, as a test or the
 // simulate command gives them. Numbers may be ints or floats; tags a list or one
 // tag; times RFC 3339, a date, or "120d ago" (before now), and a time not given is
@@ -525,7 +591,7 @@ func LeadFromMap(m map[string]any, now time.Time) (LeadEnv, error) {
 	l := LeadEnv{Stage: "inquiry", Grade: "cold", Consent: "unknown", Tags: []string{}, Attributes: map[string]any{}}
 	var errs []error
 	bad := func(k string, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("lead %s: "+format, append([]any{k}, args...)...))
+		errs = append(errs, lang.Errorf("lead %s: %s", k, lang.New(format, args...)))
 	}
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -663,7 +729,7 @@ func LeadFromMap(m map[string]any, now time.Time) (LeadEnv, error) {
 			}
 			l.BANT.Complete = l.BANT.Budget != "" && l.BANT.Authority != "" && l.BANT.Need != "" && l.BANT.Timeframe != ""
 		default:
-			bad(k, "is not something scenario conditions see; known: id, email, first_name, last_name, company, department, title, phone, employees, industry, country, timezone, source, tags, attributes, consent, stage, score, grade, bant, created_at, stage_changed_at")
+			bad(k, "is not something scenario conditions see%s; known: %s", didYouMean(k, leadKeys), strings.Join(leadKeys, ", "))
 		}
 	}
 	if l.ID == 0 {
@@ -705,12 +771,12 @@ func leadTime(v any, now time.Time) (time.Time, error) {
 		if t, ok := v.(time.Time); ok {
 			return t, nil
 		}
-		return time.Time{}, fmt.Errorf("must be a time such as 2026-01-05, 2026-01-05T09:00:00+09:00 or \"120d ago\", not %v", v)
+		return time.Time{}, lang.Errorf("must be a time such as 2026-01-05, 2026-01-05T09:00:00+09:00 or \"120d ago\", not %v", v)
 	}
 	if ago, ok := strings.CutSuffix(strings.TrimSpace(s), " ago"); ok {
 		d, err := parseDuration(ago)
 		if err != nil {
-			return time.Time{}, fmt.Errorf("%q: %w", s, err)
+			return time.Time{}, lang.Errorf("%q: %w", s, err)
 		}
 		return now.Add(-d), nil
 	}
@@ -720,7 +786,7 @@ func leadTime(v any, now time.Time) (time.Time, error) {
 	if t, err := time.ParseInLocation(time.DateOnly, s, now.Location()); err == nil {
 		return t, nil
 	}
-	return time.Time{}, fmt.Errorf("%q is not a time such as 2026-01-05, 2026-01-05T09:00:00+09:00 or \"120d ago\"", s)
+	return time.Time{}, lang.Errorf("%q is not a time such as 2026-01-05, 2026-01-05T09:00:00+09:00 or \"120d ago\"", s)
 }
 
 // WriteTimeline writes the simulation for a marketer: the lead, each line of the

@@ -1,12 +1,14 @@
 package scenario_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/nurture-dev/nurture/engine/lang"
 	"github.com/nurture-dev/nurture/engine/scenario"
 )
 
@@ -358,6 +360,12 @@ func TestLeadFromMap(t *testing.T) {
 	require.ErrorContains(t, err, "lead employees: must be a whole number")
 	require.ErrorContains(t, err, `lead stage: unknown stage "hot"`)
 	require.ErrorContains(t, err, "lead owner_id: is not something scenario conditions see")
+
+	_, err = scenario.LeadFromMap(map[string]any{"compnay": "x", "created_at": "yesterday"}, now)
+	require.ErrorContains(t, err, `lead compnay: is not something scenario conditions see (did you mean "company"?); known: id, email,`)
+	ja := lang.Join(lang.Japanese, err.(interface{ Unwrap() []error }).Unwrap()...)
+	require.Contains(t, ja, `lead の compnay: シナリオの条件で使える項目ではありません（もしかして "company"?）。使える項目: id, email,`)
+	require.Contains(t, ja, `lead の created_at: "yesterday" は日時ではありません`)
 }
 
 func TestRunTests(t *testing.T) {
@@ -398,6 +406,67 @@ tests:
 
 	require.Len(t, res[3].Failures, 1)
 	require.Regexp(t, `^test.yaml:\d+:\d+: the test's lead employees: must be a whole number`, res[3].Failures[0])
+
+	t.Run("FailuresInJapanese", func(t *testing.T) {
+		t.Parallel()
+		require.Equal(t, res[1].Failures, res[1].FailuresIn(lang.English))
+		require.Equal(t, []string{
+			"送信の期待は [thanks case reminder]、実際は [thanks case] です",
+			"営業への引き渡し（escalate）があるはずですが、ありませんでした",
+			"ステージの期待は sql、実際は inquiry です",
+			"終わり方の期待は「ゴールに達する」ですが、実際は「+2d01h に完了」でした",
+			"タグ [hot] があるはずですが、リードのタグは [] です",
+		}, res[1].FailuresIn(lang.Japanese))
+		require.Equal(t, []string{`送信の期待は [thanks]、実際は [] です（シナリオに入りません: trigger の条件が偽です: event.form == "whitepaper"）`},
+			res[2].FailuresIn(lang.Japanese))
+		require.Regexp(t, `^test.yaml:\d+:\d+: テストの lead の employees: 整数で書きます（many ではなく）$`, res[3].FailuresIn(lang.Japanese)[0])
+	})
+}
+
+func TestSimulateShowsSubjects(t *testing.T) {
+	t.Parallel()
+	s := mustParse(t, `
+trigger: { event: form_submitted }
+steps:
+  - id: thanks
+    send: whitepaper/thanks
+  - id: case
+    send: whitepaper/case-study
+    subject: 事例のご紹介（件名を変えた版）
+  - id: broken
+    send: whitepaper/broken
+`)
+	var asked []string
+	opt := scenario.SimOptions{Subject: func(template string, l scenario.LeadEnv) (string, error) {
+		asked = append(asked, template)
+		if template == "whitepaper/broken" {
+			return "", errors.New("no such template")
+		}
+		return l.LastName + " 様、資料をお送りします", nil
+	}}
+	sim, err := scenario.Simulate(s, scenario.LeadEnv{Email: "a@example.com", LastName: "山田"}, scenario.EventEnv{}, nil, opt)
+	require.NoError(t, err)
+	require.Equal(t, []string{"whitepaper/thanks", "whitepaper/broken"}, asked, "a step's own subject is not rendered")
+	require.Equal(t, "山田 様、資料をお送りします", sim.Sends[0].Subject)
+	require.Equal(t, "事例のご紹介（件名を変えた版）", sim.Sends[1].Subject)
+	var b strings.Builder
+	require.NoError(t, sim.WriteTimeline(&b))
+	require.Contains(t, b.String(), "thanks: sends whitepaper/thanks\n")
+	require.Contains(t, b.String(), `thanks: subject "山田 様、資料をお送りします"`)
+	require.Equal(t, "thanks: sends whitepaper/thanks", sim.Lines[1].Text)
+	require.Equal(t, `thanks: subject "山田 様、資料をお送りします"`, sim.Lines[2].Text, "the subject follows its send")
+	require.Contains(t, b.String(), `case: subject "事例のご紹介（件名を変えた版）"`)
+	require.Contains(t, b.String(), "broken: the subject of whitepaper/broken could not be made: no such template")
+	require.Empty(t, sim.Problems, "a subject that cannot be made is not a test's problem")
+	var lines []string
+	for _, l := range sim.Lines {
+		lines = append(lines, l.In(lang.Japanese))
+	}
+	require.Contains(t, lines, `thanks: 件名 "山田 様、資料をお送りします"`)
+
+	sim, err = scenario.Simulate(s, scenario.LeadEnv{Email: "a@example.com"}, scenario.EventEnv{}, nil, scenario.SimOptions{})
+	require.NoError(t, err)
+	require.Empty(t, sim.Sends[0].Subject, "no subjects without SimOptions.Subject")
 }
 
 func TestHistoryFunctions(t *testing.T) {
@@ -455,4 +524,20 @@ steps:
 	require.ErrorContains(t, err, `test.yaml:5:9: a step's condition sees the lead, not an event`)
 	_, err = scenario.Parse("test.yaml", []byte("trigger: { event: manual }\nsteps:\n  - if: 'visited(3)'\n    yes: end\n"), scenario.Options{})
 	require.ErrorContains(t, err, "does not compile")
+}
+
+func TestLeadEnvLeadIsTheInverseOfLeadEnvOf(t *testing.T) {
+	t.Parallel()
+	env, err := scenario.LeadFromMap(map[string]any{
+		"email": "a@example.com", "last_name": "山田", "company": "サンプル株式会社", "employees": 300,
+		"tags": []any{"展示会"}, "attributes": map[string]any{"業種": "製造"}, "bant": map[string]any{"budget": "あり"},
+		"created_at": "2026-01-05",
+	}, scenario.DefaultSimStart)
+	require.NoError(t, err)
+	l := env.Lead()
+	require.Equal(t, "山田", l.LastName)
+	require.Equal(t, 300, *l.Employees)
+	require.Equal(t, "あり", l.BANT.Budget)
+	require.Equal(t, env, scenario.LeadEnvOf(l))
+	require.Nil(t, scenario.LeadEnv{}.Lead().Employees, "no employees is not known")
 }

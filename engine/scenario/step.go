@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -593,17 +592,6 @@ func (p *parser) updateField(u *Update, f entry) {
 	}
 	u.Fields[name] = v
 }
-
-// leadKeys are the names a test's lead may give: the lead's JSON fields.
-var leadKeys = func() []string {
-	var out []string
-	for f := range reflect.TypeFor[lead.Lead]().Fields() {
-		if n, _, _ := strings.Cut(f.Tag.Get("json"), ","); n != "" && n != "-" {
-			out = append(out, n)
-		}
-	}
-	return out
-}()
 
 // testList reads tests.
 func (p *parser) testList(e entry) []Test {

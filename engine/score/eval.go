@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nurture-dev/nurture/engine/lang"
 	"github.com/nurture-dev/nurture/engine/lead"
 	"github.com/nurture-dev/nurture/engine/scenario"
 )
@@ -186,11 +187,25 @@ func (c *memCounter) Count(rule string, since time.Time) (int, error) {
 
 // TestResult is what an inline test found.
 type TestResult struct {
-	Test     *Test
-	Score    int
-	Grade    string
-	Stage    string
+	Test  *Test
+	Score int
+	Grade string
+	Stage string
+	// Problems say what differed from the test's expect, or why it could not run;
+	// none when it passed. They are in English; ProblemsIn gives them in another
+	// language.
 	Problems []string
+
+	problems []lang.Message // Problems as messages
+}
+
+// ProblemsIn is Problems in l.
+func (r TestResult) ProblemsIn(l lang.Lang) []string {
+	out := make([]string, len(r.problems))
+	for i, p := range r.problems {
+		out[i] = p.In(l)
+	}
+	return out
 }
 
 // testStart is when inline tests start: a fixed Monday morning in Tokyo, so that
@@ -209,10 +224,20 @@ func (m *Model) RunTests() []TestResult {
 
 func (m *Model) runTest(t *Test) TestResult {
 	res := TestResult{Test: t}
-	problem := func(format string, args ...any) { res.Problems = append(res.Problems, fmt.Sprintf(format, args...)) }
+	problem := func(format string, args ...any) {
+		m := lang.New(format, args...)
+		res.problems = append(res.problems, m)
+		res.Problems = append(res.Problems, m.String())
+	}
 	l, err := scenario.LeadFromMap(t.Lead, testStart)
 	if err != nil {
-		problem("lead: %v", err)
+		errs := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = j.Unwrap()
+		}
+		for _, e := range errs {
+			problem("the test's %v", e)
+		}
 		return res
 	}
 	if l.Stage == "" {
@@ -295,9 +320,8 @@ func Check(file string, src []byte) (*Model, error) {
 	}
 	var errs scenario.Errors
 	for _, r := range m.RunTests() {
-		for _, p := range r.Problems {
-			errs = append(errs, &scenario.Error{File: file, Line: r.Test.Pos.Line, Column: r.Test.Pos.Column,
-				Msg: fmt.Sprintf("test %q: %s", r.Test.Name, p)})
+		for _, p := range r.problems {
+			errs = append(errs, scenario.Errorf(file, r.Test.Pos, "test %q: %s", r.Test.Name, p))
 		}
 	}
 	if len(errs) > 0 {

@@ -249,7 +249,7 @@ type modelParser struct {
 }
 
 func (p *modelParser) errorAt(pos scenario.Pos, format string, args ...any) {
-	p.errs = append(p.errs, &scenario.Error{File: p.file, Line: pos.Line, Column: pos.Column, Msg: fmt.Sprintf(format, args...)})
+	p.errs = append(p.errs, scenario.Errorf(p.file, pos, format, args...))
 }
 
 // at is where the value at a YAML path ("$.behavior[2].if") is written, or 1:1.

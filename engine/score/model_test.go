@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/nurture-dev/nurture/engine/lang"
+	"github.com/nurture-dev/nurture/engine/scenario"
 	"github.com/nurture-dev/nurture/engine/score"
 )
 
@@ -53,6 +55,29 @@ func TestParseRefusesWithPositions(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+// TestProblemsInJapanese checks that a scoring model's problems and its failed
+// tests are said in Japanese for a Japanese marketer, as check prints them.
+func TestProblemsInJapanese(t *testing.T) {
+	t.Parallel()
+	_, err := score.Check("scoring.yaml", []byte("behavior:\n  - { on: email_opened }\n"))
+	var errs scenario.Errors
+	require.ErrorAs(t, err, &errs)
+	require.Equal(t, "scoring.yaml:2:5: ルールに points がありません。points: 10 のように書いてください（マイナスならスコアが下がります）", errs.In(lang.Japanese))
+
+	src := "behavior:\n  - { on: email_opened, points: 3 }\ntests:\n  - name: 開封\n    lead: { email: a@example.com }\n" +
+		"    events: [ { type: email_opened } ]\n    expect: { score: 4, grade: hot }\n  - name: 項目違い\n    lead: { compnay: x }\n"
+	m, err := score.Check("scoring.yaml", []byte(src))
+	require.ErrorAs(t, err, &errs)
+	require.Contains(t, errs.In(lang.Japanese), `scoring.yaml:4:9: テスト "開封": スコアの期待は 4、実際は 3 です`)
+	res := m.RunTests()
+	require.Equal(t, []string{"expected score 4, got 3", "expected grade hot, got cold"}, res[0].Problems)
+	require.Equal(t, res[0].Problems, res[0].ProblemsIn(lang.English))
+	require.Equal(t, []string{"スコアの期待は 4、実際は 3 です", "グレードの期待は hot、実際は cold です"}, res[0].ProblemsIn(lang.Japanese))
+	require.Equal(t, []string{`テストの lead の compnay: シナリオの条件で使える項目ではありません（もしかして "company"?）。使える項目: ` +
+		"id, email, first_name, last_name, company, department, title, phone, employees, industry, country, timezone, source, " +
+		"tags, attributes, consent, stage, score, grade, bant, created_at, stage_changed_at"}, res[1].ProblemsIn(lang.Japanese))
 }
 
 func TestBehaviorRulesCountOnlyWhatTheyMatch(t *testing.T) {

@@ -23,6 +23,12 @@ func Formats(dir string, funcs ...string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return FormatsIn(files, funcs...)
+}
+
+// FormatsIn is Formats for the Go files named, for a package of which only some
+// files write what marketers read (a command's check and simulate, not its server).
+func FormatsIn(files []string, funcs ...string) ([]string, error) {
 	fset := token.NewFileSet()
 	var out []string
 	for _, name := range files {
