@@ -3,6 +3,7 @@ module github.com/nurture-dev/nurture
 go 1.26.0
 
 require (
+	github.com/chromedp/chromedp v0.24.0
 	github.com/expr-lang/expr v1.17.8
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/jackc/tern/v2 v2.3.4
@@ -14,6 +15,11 @@ require (
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/term v0.45.0
 	golang.org/x/text v0.43.0
+)
+
+require (
+	github.com/chromedp/cdproto v0.160.1 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 )
 
 require (

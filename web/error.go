@@ -75,6 +75,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	if isConsole(c) && c.Request().Method != http.MethodHead {
+		s.renderConsoleError(c, err)
+		return
+	}
 	code, body := status(err)
 	if code >= 500 {
 		s.log.Error("request failed", "path", c.Request().URL.Path,

@@ -1,5 +1,13 @@
 package web
 
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/nurture-dev/nurture/engine/sales"
+)
+
 // routes registers every route of the server, in one place.
 func (s *Server) routes() {
 	e := s.echo
@@ -23,6 +31,21 @@ func (s *Server) routes() {
 		e.GET("/s/:token", s.showHandoff)
 		e.POST("/s/:token", s.decideHandoff)
 	}
+
+	// Console, for people: pages behind a session, every form with its token.
+	e.GET("/admin/static/:file", s.showStylesheet)
+	e.GET("/admin/login", s.showLoginPage)
+	e.POST("/admin/login", s.login)
+	e.GET("/admin", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/admin/") })
+	admin := e.Group("/admin", s.requireSession)
+	admin.POST("/logout", s.logout)
+	admin.GET("/", s.showDashboardPage, requireRole(everyone...))
+	admin.GET("/leads", s.showLeadsPage, requireRole(everyone...))
+	admin.GET("/leads/:id", s.showLeadPage, requireRole(everyone...))
+	admin.POST("/leads/:id/stage", s.saveLeadStage, requireRole(everyone...))
+	admin.GET("/password", s.showPasswordPage)
+	admin.POST("/password", s.savePassword)
+	admin.GET("/users", s.showUsersPage, requireRole(sales.RoleAdmin))
 
 	// JSON API, behind bearer keys.
 	api := e.Group("/api/v1", s.requireAPIKey)

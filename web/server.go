@@ -21,6 +21,7 @@ import (
 	"github.com/nurture-dev/nurture/engine/queue"
 	"github.com/nurture-dev/nurture/engine/sales"
 	"github.com/nurture-dev/nurture/engine/score"
+	"github.com/nurture-dev/nurture/engine/session"
 	"github.com/nurture-dev/nurture/engine/track"
 )
 
@@ -43,6 +44,19 @@ type Config struct {
 	// HealthInterval is how often the database and the queue are checked for
 	// /healthz, which answers from the latest check. Defaults to 5s.
 	HealthInterval time.Duration
+	// SecureCookies marks the console's cookies Secure, so that browsers send them
+	// over https only; set it when the public URL is https. Defaults to false.
+	SecureCookies bool
+	// Session is how long console sessions last. Defaults to session's defaults:
+	// 12 hours unused, 7 days in all.
+	Session session.Config
+	// LoginFailureBurst is how many wrong passwords one console account may get in
+	// a row before its logins are refused for a while; a client IP (an IPv6 /64) may
+	// get twice as many, over any accounts. Defaults to 5.
+	LoginFailureBurst int
+	// LoginFailureInterval is how often such an account or IP earns one more try.
+	// Defaults to 1 minute.
+	LoginFailureInterval time.Duration
 }
 
 // maxAuthClients is how many client IPs the failed-authentication limiter remembers.
@@ -75,7 +89,11 @@ type Server struct {
 	echo         *echo.Echo
 	http         *http.Server
 	authFailures *failureLimiter
-	health       *healthMonitor
+	// loginFailures and accountFailures limit wrong console passwords per client
+	// IP and per account.
+	loginFailures   *failureLimiter
+	accountFailures *failureLimiter
+	health          *healthMonitor
 }
 
 // New builds the server and its routes.
@@ -95,11 +113,19 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.HealthInterval <= 0 {
 		cfg.HealthInterval = 5 * time.Second
 	}
+	if cfg.LoginFailureBurst <= 0 {
+		cfg.LoginFailureBurst = 5
+	}
+	if cfg.LoginFailureInterval <= 0 {
+		cfg.LoginFailureInterval = time.Minute
+	}
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger,
-		authFailures: newFailureLimiter(cfg.AuthFailureInterval, cfg.AuthFailureBurst, maxAuthClients)}
+		authFailures:    newFailureLimiter(cfg.AuthFailureInterval, cfg.AuthFailureBurst, maxAuthClients),
+		loginFailures:   newFailureLimiter(cfg.LoginFailureInterval/2, 2*cfg.LoginFailureBurst, maxAuthClients),
+		accountFailures: newFailureLimiter(cfg.LoginFailureInterval, cfg.LoginFailureBurst, maxAuthClients)}
 	s.health = newHealthMonitor(s.checkHealth, cfg.HealthInterval)
 	e := echo.New()
 	e.HideBanner = true

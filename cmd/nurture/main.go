@@ -69,7 +69,7 @@ func commands() []command {
 		{"migrate", "bring the database schema up to date", (*cli).migrate},
 		{"import", "import leads from a CSV file (UTF-8 or Shift_JIS)", (*cli).importLeads},
 		{"apikey", "create, list or revoke API keys", (*cli).apikey},
-		{"user", "add, list or disable users (sales reps, marketers, admins)", (*cli).user},
+		{"user", "add, list or disable users (sales reps, marketers, admins); set their passwords", (*cli).user},
 		{"check", "check templates and scenarios (every problem with file:line), run scenario tests", (*cli).check},
 		{"simulate", "run a scenario for one lead on a virtual clock and print what happens", (*cli).simulate},
 		{"send", "send one message to one address (a test send)", (*cli).send},

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -140,7 +141,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 
 	recorder := mg.mailer.NewHitRecorder(db.Pool, 1)
 	defer recorder.Close() // after the HTTP server: the hits it took in are recorded
-	srv := web.New(web.Config{TrustedProxies: proxies}, web.Deps{
+	srv := web.New(web.Config{TrustedProxies: proxies, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://")}, web.Deps{
 		Pool: db.Pool, Queue: client, Working: working, Logger: log, Mailer: mg.mailer, Signer: mg.signer,
 		Recorder: recorder, Scorer: engine.Scorer(), Sales: handoff,
 	})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nurture-dev/nurture/engine/queue"
 	"github.com/nurture-dev/nurture/engine/sales"
+	"github.com/nurture-dev/nurture/engine/session"
 )
 
 // userCommands are the subcommands of `nurture user`.
@@ -22,11 +23,12 @@ var userCommands = []struct{ name, synopsis, summary string }{
 	{"add", "user add --email E --name N --role R [--manager E] [--territory EXPR] [--capacity N] [--password-stdin] [flags]", "add a user: admin, marketer or sales rep"},
 	{"list", "user list [flags]", "list users: email, name, role, manager, territory, capacity, active or not"},
 	{"disable", "user disable --email E [flags]", "stop a user: no log-in, no new leads; open hand-offs go to other reps"},
+	{"passwd", "user passwd --email E --password-stdin [flags]", "set a user's console password and end the user's sessions"},
 }
 
 func (c *cli) user(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(c.stderr, "Usage: nurture user <add|list|disable> [flags]\n\n"+
+		fmt.Fprint(c.stderr, "Usage: nurture user <add|list|disable|passwd> [flags]\n\n"+
 			"Manages the people who use nurture. Sales reps (role sales) are handed the leads\n"+
 			"that scenarios or scoring escalate. Passwords are stored as argon2id hashes and\n"+
 			"read from stdin only, never from a flag.\n\nSubcommands:\n")
@@ -34,7 +36,7 @@ func (c *cli) user(ctx context.Context, args []string) error {
 			fmt.Fprintf(c.stderr, "  %-8s %s\n", sc.name, sc.summary)
 		}
 		if len(args) == 0 {
-			return &usageError{"user needs a subcommand: add, list or disable"}
+			return &usageError{"user needs a subcommand: add, list, disable or passwd"}
 		}
 		return flag.ErrHelp
 	}
@@ -45,8 +47,10 @@ func (c *cli) user(ctx context.Context, args []string) error {
 		return c.userList(ctx, args[1:])
 	case "disable":
 		return c.userDisable(ctx, args[1:])
+	case "passwd":
+		return c.userPasswd(ctx, args[1:])
 	}
-	return &usageError{fmt.Sprintf("unknown user subcommand %q: use add, list or disable", args[0])}
+	return &usageError{fmt.Sprintf("unknown user subcommand %q: use add, list, disable or passwd", args[0])}
 }
 
 func (c *cli) userAdd(ctx context.Context, args []string) error {
@@ -77,13 +81,9 @@ mail need none.`)
 		return &usageError{"user add needs --email, --name and --role"}
 	}
 	if *passwordStdin {
-		line, err := bufio.NewReader(io.LimitReader(c.stdin, 4096)).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("read the password from stdin: %w", err)
-		}
-		nu.Password = strings.TrimRight(line, "\r\n")
-		if len(nu.Password) < 12 {
-			return errors.New("the password on stdin must be at least 12 characters")
+		var err error
+		if nu.Password, err = c.readPassword(); err != nil {
+			return err
 		}
 	}
 	if err := cfg.validate(s); err != nil {
@@ -99,6 +99,70 @@ mail need none.`)
 		return err
 	}
 	fmt.Fprintf(c.stdout, "added user %d %s (%s)\n", u.ID, u.Email, u.Role)
+	return nil
+}
+
+// readPassword reads a new password from the first line of stdin.
+func (c *cli) readPassword() (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(c.stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read the password from stdin: %w", err)
+	}
+	password := strings.TrimRight(line, "\r\n")
+	if sales.CheckNewPassword(password) != nil {
+		return "", fmt.Errorf("the password on stdin must be at least %d characters", sales.MinPasswordLength)
+	}
+	return password, nil
+}
+
+func (c *cli) userPasswd(ctx context.Context, args []string) error {
+	var cfg Config
+	fs := c.flagSet("user passwd", userCommands[3].synopsis,
+		`Sets a user's console password, read from the first line of stdin, and ends every
+console session of the user, so that whoever held one must log in with the new
+password.`)
+	s := newSettings(&cfg)
+	s.register(fs, c.getenv, databaseSettings)
+	email := fs.String("email", "", "the user's email address")
+	passwordStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin (required)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 || *email == "" || !*passwordStdin {
+		return &usageError{"user passwd needs --email and --password-stdin, and takes no arguments"}
+	}
+	password, err := c.readPassword()
+	if err != nil {
+		return err
+	}
+	if err := cfg.validate(s); err != nil {
+		return err
+	}
+	db, err := openDatabase(ctx, &cfg, c.logger(&cfg))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var u *sales.User
+	var ended int64
+	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		var err error
+		if u, err = sales.FindUserByEmail(ctx, tx, *email); err != nil {
+			return err
+		}
+		if err := sales.SetPassword(ctx, tx, u.ID, password); err != nil {
+			return err
+		}
+		ended, err = session.EndOthers(ctx, tx, u.ID, nil)
+		return err
+	})
+	if errors.Is(err, sales.ErrUserNotFound) {
+		return fmt.Errorf("no user has the email %q (see 'nurture user list')", *email)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "set the password of user %d %s; ended %d console sessions\n", u.ID, u.Email, ended)
 	return nil
 }
 

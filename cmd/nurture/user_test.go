@@ -4,10 +4,14 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-dev/nurture/engine/dbtest"
+	"github.com/nurture-dev/nurture/engine/sales"
+	"github.com/nurture-dev/nurture/engine/session"
 	"github.com/nurture-dev/nurture/engine/testlog"
 )
 
@@ -47,6 +51,43 @@ func TestUserCommand(t *testing.T) {
 		stdout, _, err = runCommand(t, vars, "user", "list")
 		require.NoError(t, err)
 		require.Regexp(t, `(?m)^2 +rep@example.com .* disabled \S+ \S+$`, stdout)
+	})
+
+	t.Run("PasswdEndsTheUsersSessions", func(t *testing.T) {
+		t.Parallel()
+		url := dbtest.NewURL(t)
+		vars := map[string]string{"NURTURE_DATABASE_URL": url}
+		_, stderr, err := runCommand(t, vars, "user", "add", "--email", "boss@example.com", "--name", "部長", "--role", "admin")
+		require.NoError(t, err, stderr)
+		ctx := context.Background()
+		pool, err := pgxpool.New(ctx, url)
+		require.NoError(t, err)
+		defer pool.Close()
+		for range 2 {
+			_, _, err := session.Create(ctx, pool, session.Config{}, 1, "", "", time.Now())
+			require.NoError(t, err)
+		}
+
+		passwd := func(stdin string) (string, error) {
+			var out, errOut testlog.Buffer
+			c := &cli{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut, getenv: env(vars)}
+			err := c.run(ctx, []string{"user", "passwd", "--email", "BOSS@example.com", "--password-stdin"})
+			return out.String() + errOut.String(), err
+		}
+		_, err = passwd("short\n")
+		require.ErrorContains(t, err, "at least 12 characters")
+		out, err := passwd("a long new password\n")
+		require.NoError(t, err, out)
+		require.Contains(t, out, "set the password of user 1 boss@example.com; ended 2 console sessions\n")
+		require.NotContains(t, out, "a long new password")
+		var n int
+		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM sessions`).Scan(&n))
+		require.Zero(t, n)
+		_, err = sales.Authenticate(ctx, pool, "boss@example.com", "a long new password")
+		require.NoError(t, err)
+
+		_, _, err = runCommand(t, vars, "user", "passwd", "--email", "boss@example.com")
+		require.ErrorContains(t, err, "needs --email and --password-stdin")
 	})
 
 	t.Run("RefusesBadInput", func(t *testing.T) {

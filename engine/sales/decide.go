@@ -198,3 +198,25 @@ func Inbox(ctx context.Context, db lead.DB, userID int64) ([]*Handoff, error) {
 	}
 	return hs, nil
 }
+
+// Waiting returns the hot leads handed to a rep who has not accepted them yet,
+// those waiting longest first, at most limit, and how many there are in all.
+func Waiting(ctx context.Context, db lead.DB, limit int) ([]*Handoff, int, error) {
+	var total int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM assignments a JOIN leads l ON l.id = a.lead_id
+		WHERE a.decided_at IS NULL AND a.ended_at IS NULL AND l.grade = 'hot'`).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("hot leads waiting for sales: %w", err)
+	}
+	rows, err := db.Query(ctx, `SELECT `+handoffColumns+` FROM assignments a
+		JOIN leads l ON l.id = a.lead_id JOIN users u ON u.id = a.user_id
+		WHERE a.decided_at IS NULL AND a.ended_at IS NULL AND l.grade = 'hot'
+		ORDER BY a.created_at, a.id LIMIT $1`, limit)
+	if err != nil {
+		return nil, 0, fmt.Errorf("hot leads waiting for sales: %w", err)
+	}
+	hs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Handoff, error) { return scanHandoff(r) })
+	if err != nil {
+		return nil, 0, fmt.Errorf("hot leads waiting for sales: %w", err)
+	}
+	return hs, total, nil
+}
