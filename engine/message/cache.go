@@ -100,6 +100,7 @@ func (s *slotList) slot(v string) string {
 type slotView struct {
 	Lead           *lead.Lead
 	UnsubscribeURL string
+	Alert          *Alert
 	slots          *slotList
 }
 
@@ -124,6 +125,11 @@ func (s *slotList) print(x any) any {
 	v := value(x)
 	if h, ok := v.(htmltemplate.HTML); ok && h == bodyMarker {
 		return h
+	}
+	if u, ok := v.(SignedURL); ok && u.trusted() {
+		// Not a value of the lead's: check sees it as written. (Alerts, the only
+		// messages with one, are never rendered from the cache.)
+		return string(u)
 	}
 	str := printable(v)
 	if str == unsubMarker {

@@ -227,7 +227,7 @@ func parseTemplate(file, name, src string, layouts map[string]*layout, badLayout
 		if i == 1 && r.Subject == "" {
 			return nil, &Error{File: file, Line: fm.subject.at.line, Column: fm.subject.at.column, Msg: "the subject is empty for a lead with no fields: add a fallback with default"}
 		}
-		if err := t.checkLinks(sample); err != nil {
+		if err := t.checkLinks(sample, nil); err != nil {
 			return nil, err
 		}
 		if strings.HasPrefix(name, "alerts/") {
@@ -235,17 +235,22 @@ func parseTemplate(file, name, src string, layouts map[string]*layout, badLayout
 			if _, err := t.renderFull(Data{Lead: sample, Alert: sampleAlert()}); err != nil {
 				return nil, err
 			}
+			if err := t.checkLinks(sample, sampleAlert()); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return t, nil
 }
 
-// checkLinks executes the body with slots for l and refuses it when a value sets
-// the scheme or host of a link (checkLinkValues). A body that cannot be executed
-// with slots (a {{template}} given other data than $) is not checked.
-func (t *template) checkLinks(l *lead.Lead) error {
+// checkLinks executes the body with slots for l (and alert a, nil for the lead's
+// own mail) and refuses it when a value sets the scheme or host of a link
+// (checkLinkValues). Only a SignedURL may: it prints as itself, not as a slot. A
+// body that cannot be executed with slots (a {{template}} given other data than $)
+// is not checked.
+func (t *template) checkLinks(l *lead.Lead, a *Alert) error {
 	var body bytes.Buffer
-	v := &slotView{Lead: l, UnsubscribeURL: unsubMarker, slots: &slotList{}}
+	v := &slotView{Lead: l, UnsubscribeURL: unsubMarker, Alert: a, slots: &slotList{}}
 	if t.markdown != nil {
 		var md bytes.Buffer
 		if err := t.slotMarkdown.execute(&md, v); err != nil {
