@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/nurture-dev/nurture/engine/apikey"
 	"github.com/nurture-dev/nurture/engine/lang"
 	"github.com/nurture-dev/nurture/engine/mail"
@@ -89,6 +91,11 @@ type Config struct {
 	// SalesWebhookSecret keys the webhook's X-Nurture-Signature; required with
 	// SalesWebhookURL, at least 16 characters. Defaults to none.
 	SalesWebhookSecret string
+	// SalesDigest is when each active sales rep is mailed a digest of the last 24
+	// hours (new hot leads, hand-offs waiting for them, score jumps), a cron
+	// schedule evaluated in Japan time (Asia/Tokyo), or "off" (nil). Defaults to
+	// "0 8 * * MON-FRI": 8:00 on weekdays.
+	SalesDigest cron.Schedule
 	// Lang is the language of check, simulate, preview and template errors: ja or
 	// en. Defaults to the locale's (LC_ALL, LC_MESSAGES or LANG starting with "ja"
 	// is Japanese), else English.
@@ -110,7 +117,7 @@ func (s setting) flagName() string {
 type settings struct {
 	all                                                                     []setting
 	clickSettle, smtpPool, sendRate, jobRescue, frequencyCap, watchInterval string
-	lang                                                                    string
+	lang, salesDigest                                                       string
 	getenv                                                                  func(string) string
 }
 
@@ -141,6 +148,7 @@ func newSettings(c *Config) *settings {
 		{"NURTURE_WATCH_INTERVAL", "2s", "how often the scenarios and templates folders are looked at for changed files", &s.watchInterval},
 		{"NURTURE_SALES_WEBHOOK_URL", "", "URL that gets a signed JSON POST when a lead is handed to sales (Slack-compatible text)", &c.SalesWebhookURL},
 		{"NURTURE_SALES_WEBHOOK_SECRET", "", "HMAC key of the sales webhook's X-Nurture-Signature (at least 16 characters)", &c.SalesWebhookSecret},
+		{"NURTURE_SALES_DIGEST", DefaultSalesDigest, "when each sales rep gets a digest of hot leads, leads waiting for them and score jumps: a cron schedule in Japan time, or \"off\"", &s.salesDigest},
 		{"NURTURE_LANG", "", "language of check, simulate and template errors: ja or en; empty follows the locale (LC_ALL, LC_MESSAGES, LANG)", &s.lang},
 		{"NURTURE_FREQUENCY_CAP", mail.DefaultFrequencyCap.String(), "most marketing mails per lead across all scenarios, per day and per week (\"2/day,5/week\", \"3/week\" or \"off\"); transactional templates are exempt", &s.frequencyCap},
 	}
@@ -246,6 +254,11 @@ func (c *Config) validate(s *settings) error {
 			errs = append(errs, errors.New("NURTURE_SALES_WEBHOOK_SECRET: must be set, at least 16 characters, with NURTURE_SALES_WEBHOOK_URL"))
 		}
 	}
+	if sched, err := parseSalesDigest(s.salesDigest); err != nil {
+		errs = append(errs, fmt.Errorf("NURTURE_SALES_DIGEST: %w", err))
+	} else {
+		c.SalesDigest = sched
+	}
 	if c.DatabaseURL != "" {
 		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 			errs = append(errs, errors.New("NURTURE_DATABASE_URL: not a postgres:// URL"))
@@ -258,6 +271,27 @@ func (c *Config) validate(s *settings) error {
 		errs = append(errs, fmt.Errorf("NURTURE_LOG_FORMAT: %q is not text or json", c.LogFormat))
 	}
 	return errors.Join(errs...)
+}
+
+// DefaultSalesDigest is the sales digest's schedule unless NURTURE_SALES_DIGEST
+// says otherwise: 8:00 on weekdays, Japan time.
+const DefaultSalesDigest = "0 8 * * MON-FRI"
+
+// parseSalesDigest reads the sales digest's schedule: a five-field cron expression
+// (or a descriptor such as @daily) evaluated in Japan time, or "off" for none (nil).
+func parseSalesDigest(spec string) (cron.Schedule, error) {
+	spec = strings.TrimSpace(spec)
+	if strings.EqualFold(spec, "off") {
+		return nil, nil
+	}
+	if spec == "" || strings.Contains(spec, "TZ=") {
+		return nil, fmt.Errorf("%q is not a cron schedule such as %q (Japan time) or \"off\"", spec, DefaultSalesDigest)
+	}
+	sched, err := cron.ParseStandard("CRON_TZ=Asia/Tokyo " + spec)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a cron schedule such as %q (Japan time) or \"off\": %w", spec, DefaultSalesDigest, err)
+	}
+	return sched, nil
 }
 
 func parseLevel(s string) (slog.Level, error) {

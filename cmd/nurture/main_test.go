@@ -179,6 +179,8 @@ func TestServeRefusesBadSettings(t *testing.T) {
 		{"BadFrequencyCap", map[string]string{"NURTURE_FREQUENCY_CAP": "2/month"}, nil, "NURTURE_FREQUENCY_CAP: \"2/month\": a cap is per day or per week"},
 		{"BadWatchInterval", map[string]string{"NURTURE_WATCH_INTERVAL": "0s"}, nil, "NURTURE_WATCH_INTERVAL"},
 		{"BadFrequencyCapFlag", nil, []string{"--frequency-cap", "0/day"}, "NURTURE_FREQUENCY_CAP"},
+		{"BadSalesDigest", map[string]string{"NURTURE_SALES_DIGEST": "every morning"}, nil, "NURTURE_SALES_DIGEST: \"every morning\" is not a cron schedule"},
+		{"BadSalesDigestFlag", nil, []string{"--sales-digest", "0 25 * * *"}, "NURTURE_SALES_DIGEST"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -82,7 +82,8 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	scorer := score.NewScorer(log)
 	handoff, err := sales.New(sales.Config{Pool: db.Pool, Mailer: mg.mailer, Secret: secret, BaseURL: cfg.BaseURL,
-		Model: scorer.Model, WebhookURL: cfg.SalesWebhookURL, WebhookSecret: cfg.SalesWebhookSecret, Logger: log})
+		Model: scorer.Model, WebhookURL: cfg.SalesWebhookURL, WebhookSecret: cfg.SalesWebhookSecret, Logger: log,
+		DigestSchedule: cfg.SalesDigest})
 	if err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	engine.AddWorkers(workers)
 	handoff.AddWorkers(workers)
 	client, err := queue.New(db.Pool, workers, queue.Config{Role: cfg.Role, Logger: log, RescueAfter: cfg.JobRescue,
-		PeriodicJobs: engine.PeriodicJobs()})
+		PeriodicJobs: append(engine.PeriodicJobs(), handoff.PeriodicJobs()...)})
 	if err != nil {
 		return err
 	}

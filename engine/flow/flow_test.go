@@ -74,6 +74,13 @@ func setup(t *testing.T, files map[string]string) *testBundle {
 // given, or to none.
 func newBundle(t testing.TB, files map[string]string, tune func(*flow.Config, *queue.Config), frequencyCap ...mail.FrequencyCap) *testBundle {
 	t.Helper()
+	return newBundleWith(t, files, tune, nil, frequencyCap...)
+}
+
+// newBundleWith is newBundle with more job workers: addWorkers, when not nil, adds
+// them after the engine's (the sales hand-off's, as serve does).
+func newBundleWith(t testing.TB, files map[string]string, tune func(*flow.Config, *queue.Config), addWorkers func(*river.Workers), frequencyCap ...mail.FrequencyCap) *testBundle {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	pool := dbtest.New(t)
@@ -112,7 +119,10 @@ func newBundle(t testing.TB, files map[string]string, tune func(*flow.Config, *q
 	workers := queue.NewWorkers()
 	river.AddWorker(workers, &mail.SendWorker{Mailer: mailer, Pool: pool})
 	b.engine.AddWorkers(workers)
-	qc.PeriodicJobs = b.engine.PeriodicJobs()
+	if addWorkers != nil {
+		addWorkers(workers)
+	}
+	qc.PeriodicJobs = append(b.engine.PeriodicJobs(), qc.PeriodicJobs...)
 	client, err := queue.New(pool, workers, qc)
 	require.NoError(t, err)
 	b.client = client

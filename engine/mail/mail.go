@@ -166,6 +166,42 @@ func (m *Mailer) EnqueueInternal(ctx context.Context, tx pgx.Tx, rc *queue.Clien
 	return id, true, nil
 }
 
+// EnqueueDigest asks for template to be sent to one of us (to) about no one lead: a
+// sales rep's digest. It is internal mail as EnqueueInternal's, with no lead; purpose
+// makes it unique among such mail ("digest:3:2026-04-06"), so asking again for the
+// same purpose queues nothing and returns created false. digest is what the template
+// shows as .Digest.
+func (m *Mailer) EnqueueDigest(ctx context.Context, tx pgx.Tx, rc *queue.Client, template, purpose, to string, digest *message.Digest) (id int64, created bool, err error) {
+	set := m.cfg.Templates()
+	if set == nil || !set.Has(template) {
+		return 0, false, fmt.Errorf("no template %q", template)
+	}
+	if err := lead.CheckEmail(to); err != nil {
+		return 0, false, fmt.Errorf("enqueue %s: recipient %w", template, err)
+	}
+	b, err := json.Marshal(digest)
+	if err != nil {
+		return 0, false, fmt.Errorf("enqueue %s: %w", template, err)
+	}
+	err = tx.QueryRow(ctx, `INSERT INTO messages (purpose, template, to_email, message_id, transactional, internal, digest)
+		VALUES ($1, $2, $3, $4, true, true, $5) ON CONFLICT (purpose) WHERE lead_id IS NULL DO NOTHING RETURNING id`,
+		purpose, template, to, m.newMessageID(), b).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = tx.QueryRow(ctx, `SELECT id FROM messages WHERE lead_id IS NULL AND purpose = $1`, purpose).Scan(&id)
+		if err != nil {
+			return 0, false, fmt.Errorf("enqueue %s: %w", template, err)
+		}
+		return id, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("enqueue %s: %w", template, err)
+	}
+	if _, err := rc.InsertTx(ctx, tx, SendArgs{MessageID: id}, nil); err != nil {
+		return 0, false, fmt.Errorf("enqueue %s: %w", template, err)
+	}
+	return id, true, nil
+}
+
 func (m *Mailer) newMessageID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
@@ -238,6 +274,9 @@ type pending struct {
 	Internal bool
 	To       string
 	Alert    *message.Alert
+	// Digest is set for a rep's digest, which is about no one lead: LeadID is 0 and
+	// Lead nil.
+	Digest *message.Digest
 	// readErr is a failure to read this message alone.
 	readErr error
 
@@ -329,20 +368,33 @@ func readPending(ctx context.Context, pool *pgxpool.Pool, ps []*pending) error {
 	for i, p := range ps {
 		ids[i] = p.ID
 	}
-	rows, err := pool.Query(ctx, `SELECT m.id, m.lead_id, m.template, m.status, m.message_id, m.subject_override, to_jsonb(l),
-			CASE WHEN m.internal THEN '' ELSE `+blockedSQL+` END, m.internal, m.to_email, m.alert
-		FROM messages m JOIN leads l ON l.id = m.lead_id WHERE m.id = ANY($1)`, ids)
+	// Internal mail may be about no one lead (a digest): no lead row, never blocked.
+	rows, err := pool.Query(ctx, `SELECT m.id, coalesce(m.lead_id, 0), m.template, m.status, m.message_id, m.subject_override, to_jsonb(l),
+			CASE WHEN m.internal THEN '' ELSE `+blockedSQL+` END, m.internal, m.to_email, m.alert, m.digest
+		FROM messages m LEFT JOIN leads l ON l.id = m.lead_id WHERE m.id = ANY($1)`, ids)
 	if err != nil {
 		return err
 	}
 	var r pending
-	var leadJSON, alertJSON []byte
+	var leadJSON, alertJSON, digestJSON []byte
 	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.LeadID, &r.Template, &r.Status, &r.MessageID, &r.SubjectOverride, &leadJSON, &r.Blocked,
-		&r.Internal, &r.To, &alertJSON}, func() error {
-		l := new(lead.Lead)
+		&r.Internal, &r.To, &alertJSON, &digestJSON}, func() error {
+		var l *lead.Lead
 		var lerr error
-		if err := json.Unmarshal(leadJSON, l); err != nil {
-			lerr = fmt.Errorf("lead %d: %w", r.LeadID, err)
+		if leadJSON != nil {
+			l = new(lead.Lead)
+			if err := json.Unmarshal(leadJSON, l); err != nil {
+				lerr = fmt.Errorf("lead %d: %w", r.LeadID, err)
+			}
+		} else if !r.Internal {
+			lerr = fmt.Errorf("message %d has no lead", r.ID)
+		}
+		var digest *message.Digest
+		if digestJSON != nil {
+			digest = new(message.Digest)
+			if err := json.Unmarshal(digestJSON, digest); err != nil {
+				lerr = fmt.Errorf("digest of message %d: %w", r.ID, err)
+			}
 		}
 		var alert *message.Alert
 		if alertJSON != nil {
@@ -357,7 +409,7 @@ func readPending(ctx context.Context, pool *pgxpool.Pool, ps []*pending) error {
 				p.Found, p.readErr = true, lerr
 				p.LeadID, p.Template, p.Status, p.MessageID, p.SubjectOverride, p.Blocked = r.LeadID, r.Template, r.Status, r.MessageID, r.SubjectOverride, r.Blocked
 				p.Lead = l
-				p.Internal, p.To, p.Alert = r.Internal, r.To, alert
+				p.Internal, p.To, p.Alert, p.Digest = r.Internal, r.To, alert, digest
 			}
 		}
 		return nil

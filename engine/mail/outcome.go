@@ -22,7 +22,7 @@ type outcome struct {
 
 // writeOutcomes marks the messages sent (or kept in the outbox), with what was
 // rendered, and records their email_sent events (alert_sent for internal mail, which
-// is not the lead's), in one statement. A message
+// is not the lead's; none for a digest, which is about no one lead), in one statement. A message
 // recorded already, or twice in the group (a job run twice at once), gets one event.
 //
 // Every message of the group has gone out: a failed write would have every one of
@@ -57,7 +57,8 @@ func writeOutcomes(ctx context.Context, pool *pgxpool.Pool, group []*outcome) er
 				subject = o.subject, to_email = o.email, html = o.html, text_body = o.text
 			FROM o WHERE m.id = o.id AND m.status = 'queued' RETURNING m.id, m.lead_id, m.internal)
 		INSERT INTO events (lead_id, type, properties)
-		SELECT u.lead_id, CASE WHEN u.internal THEN 'alert_sent' ELSE 'email_sent' END, o.props::jsonb FROM u JOIN o ON o.id = u.id`
+		SELECT u.lead_id, CASE WHEN u.internal THEN 'alert_sent' ELSE 'email_sent' END, o.props::jsonb FROM u JOIN o ON o.id = u.id
+		WHERE u.lead_id IS NOT NULL`
 	for attempt := 1; ; attempt++ {
 		_, err := pool.Exec(ctx, q, ids, statuses, attempts, sets, subjects, emails, htmls, texts, props)
 		var pgErr *pgconn.PgError

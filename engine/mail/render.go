@@ -55,7 +55,7 @@ func (m *Mailer) render(ctx context.Context, sets *linkSets, p *pending) (*messa
 	if p.Internal {
 		// Internal mail is rendered as authored: no pixel, no tracked links, no
 		// unsubscribe page (the recipient is not the lead).
-		return set.Render(p.Template, message.Data{Lead: p.Lead, Alert: p.Alert})
+		return set.Render(p.Template, message.Data{Lead: p.Lead, Alert: p.Alert, Digest: p.Digest})
 	}
 	return set.Render(p.Template, message.Data{
 		Lead:           p.Lead,

@@ -1,5 +1,10 @@
 package message
 
+import (
+	"net/url"
+	"strings"
+)
+
 // Alert is what an internal alert (a lead handed to sales) shows beyond the lead:
 // templates under alerts/ see it as .Alert, nil in every other message. It holds
 // text and numbers only, no functions, like the rest of what a template sees.
@@ -25,8 +30,9 @@ type Alert struct {
 	Need      string `json:"need"`
 	Timeframe string `json:"timeframe"`
 	// AcceptURL opens the page where the rep accepts or rejects the lead; empty in
-	// the manager's mail.
-	AcceptURL string `json:"accept_url,omitempty"`
+	// the manager's mail. It is a SignedURL, so a template may make it a link's
+	// address: [受付・差し戻し]({{.AcceptURL}}).
+	AcceptURL SignedURL `json:"accept_url,omitempty"`
 	// Deadline is when the SLA runs out, as text in Japan time ("1月2日 15:04").
 	Deadline string `json:"deadline"`
 }
@@ -46,4 +52,35 @@ func sampleAlert() *Alert {
 		Engagement: []AlertLine{{Label: "クリック", Detail: "https://example.com/pricing", At: "1月2日 15:04"}},
 		Budget:     "500万円", AcceptURL: "https://example.com/s/token", Deadline: "1月3日 15:04",
 	}
+}
+
+// SignedURL is a URL that nurture made and signed itself (the accept link of a sales
+// alert), never one taken from a lead's data. It is the one kind of value a template
+// may print as the whole address of a link: in a Markdown body it is put into the
+// link as it is, not percent-encoded as one path segment like every other value, and
+// check lets it set a link's scheme and host, which it refuses for every other
+// value. A template cannot make one: only engine code converts a string into it, and
+// it is stored only by the engine (with the alert of an internal message). Even so
+// the renderer trusts it only when it is an absolute http(s) URL of plain URL
+// characters; any other is printed as an ordinary value.
+type SignedURL string
+
+// trusted reports whether u is an absolute http(s) URL with a host, no user
+// information, and nothing but letters, digits and - . _ ~ : / ? # @ ! $ & * + , ; = %:
+// no quote, bracket, parenthesis, space or backslash that could end an attribute or
+// a Markdown link.
+func (u SignedURL) trusted() bool {
+	s := string(u)
+	if s == "" || len(s) > 2048 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~:/?#@!$&*+,;=%", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	p, err := url.Parse(s)
+	return err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != "" && p.User == nil && p.Opaque == ""
 }

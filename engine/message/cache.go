@@ -100,6 +100,8 @@ func (s *slotList) slot(v string) string {
 type slotView struct {
 	Lead           *lead.Lead
 	UnsubscribeURL string
+	Alert          *Alert
+	Digest         *Digest
 	slots          *slotList
 }
 
@@ -125,6 +127,11 @@ func (s *slotList) print(x any) any {
 	if h, ok := v.(htmltemplate.HTML); ok && h == bodyMarker {
 		return h
 	}
+	if u, ok := v.(SignedURL); ok && u.trusted() {
+		// Not a value of the lead's: check sees it as written. (Alerts and digests,
+		// the only messages with one, are never rendered from the cache.)
+		return string(u)
+	}
 	str := printable(v)
 	if str == unsubMarker {
 		return str
@@ -135,7 +142,7 @@ func (s *slotList) print(x any) any {
 // renderCached renders a message from its shape, and reports false when the
 // message must be rendered in full.
 func (t *template) renderCached(d Data) (*Rendered, bool, error) {
-	if d.Lead == nil || d.Tracking == nil || d.Tracking.Links == nil || d.UnsubscribeURL == "" {
+	if d.Lead == nil || d.Alert != nil || d.Digest != nil || d.Tracking == nil || d.Tracking.Links == nil || d.UnsubscribeURL == "" {
 		return nil, false, nil
 	}
 	v := view{Lead: d.Lead, UnsubscribeURL: d.UnsubscribeURL}

@@ -32,9 +32,20 @@ func funcs() map[string]any {
 		"date":       fnDate,
 		"attr":       fnAttr,
 		valueFunc:    value,
-		markdownFunc: func(v any) string { return placeholder(printable(v)) },
+		markdownFunc: markdownValue,
 		pathFunc:     escapeURLPath,
 	}
+}
+
+// markdownValue hides a value printed into a Markdown body from Markdown: a
+// placeholder filled in, escaped, after the Markdown is rendered. A trusted
+// SignedURL gets a placeholder of its own kind, filled in whole even in a link's
+// address.
+func markdownValue(v any) string {
+	if u, ok := value(v).(SignedURL); ok && u.trusted() {
+		return signedPlaceholder(string(u))
+	}
+	return placeholder(printable(v))
 }
 
 // newText and newHTML start a template with nurture's functions, and a missing map
@@ -113,8 +124,9 @@ func fnAttr(l *lead.Lead, key string) string {
 }
 
 // value is what a template prints for v: nothing for nil or a nil pointer (not
-// "<nil>" or "<no value>"), the pointed-to value for a pointer, else v itself, so
-// that html/template still sees its own safe types.
+// "<nil>" or "<no value>"), the pointed-to value for a pointer, a SignedURL that
+// is not trusted percent-encoded, else v itself, so that html/template still sees
+// its own safe types.
 func value(v any) any {
 	rv := reflect.ValueOf(v)
 	for rv.IsValid() && (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface) {
@@ -131,6 +143,11 @@ func value(v any) any {
 	}
 	if !rv.IsValid() {
 		return ""
+	}
+	if u, ok := rv.Interface().(SignedURL); ok && !u.trusted() {
+		// Not a URL the engine could have made: one part of a URL at most, never a
+		// link's whole address.
+		return escapeURLComponent(string(u))
 	}
 	return rv.Interface()
 }

@@ -89,6 +89,8 @@ type Data struct {
 	// Alert is what an internal alert shows beyond the lead; nil for the lead's own
 	// mail.
 	Alert *Alert
+	// Digest is what a sales rep's digest shows; nil in every other message.
+	Digest *Digest
 }
 
 // Tracking says how the links of a message are tracked.

@@ -69,7 +69,7 @@ func TestLoad(t *testing.T) {
 		t.Parallel()
 		s := loadSet(t, "../../templates")
 		require.Equal(t, []string{
-			"alerts/escalation",
+			"alerts/digest", "alerts/escalation",
 			"course/day1", "course/day2", "course/day3", "course/day4", "course/day5",
 			"reengage/monthly",
 			"seminar/follow", "seminar/reminder", "seminar/survey", "seminar/thanks",

@@ -16,16 +16,25 @@ import (
 // value, then U+E001. After the Markdown is rendered, each placeholder is replaced by
 // its value, HTML-escaped. Placeholders carry their value, so no state is kept
 // between printing and replacing, and a template may be executed concurrently.
+//
+// A SignedURL (a URL the engine made) is printed the same way but opened with
+// U+E003, and filled in as it is, also where Markdown made it a link's address.
 const (
 	placeholderOpen  = '\uE000'
 	placeholderClose = '\uE001'
 	placeholderByte  = 0xE100
+	signedOpen       = '\uE003' // U+E002 is the render cache's body marker
 )
 
-func placeholder(s string) string {
+func placeholder(s string) string { return placeholderOf(placeholderOpen, s) }
+
+// signedPlaceholder is the placeholder of a trusted SignedURL.
+func signedPlaceholder(s string) string { return placeholderOf(signedOpen, s) }
+
+func placeholderOf(open rune, s string) string {
 	var b strings.Builder
 	b.Grow(3 * (len(s) + 2))
-	b.WriteRune(placeholderOpen)
+	b.WriteRune(open)
 	for i := 0; i < len(s); i++ {
 		b.WriteRune(placeholderByte + rune(s[i]))
 	}
@@ -39,12 +48,31 @@ var (
 	// escapedPlaceholder is a placeholder in a link destination, which Markdown
 	// percent-encodes: U+E000 is %EE%80%80, U+E100–U+E1FF are %EE%84%80–%EE%87%BF.
 	escapedPlaceholder = regexp.MustCompile(`%EE%80%80((?:%EE%8[4-7]%[89AB][0-9A-F])*)%EE%80%81`)
+	// rawSigned and escapedSigned are the same for a SignedURL's placeholder
+	// (U+E003 is %EE%80%83).
+	rawSigned     = regexp.MustCompile("\uE003[\uE100-\uE1FF]*\uE001")
+	escapedSigned = regexp.MustCompile(`%EE%80%83((?:%EE%8[4-7]%[89AB][0-9A-F])*)%EE%80%81`)
 )
 
 // fillPlaceholders replaces the placeholders in HTML rendered from Markdown with
 // their values, escaped for HTML, and percent-encoded as one component of a URL
-// where Markdown made the placeholder part of a link's address.
+// where Markdown made the placeholder part of a link's address. A SignedURL's is
+// filled in whole, escaped for HTML only.
 func fillPlaceholders(s string) string {
+	if strings.ContainsRune(s, signedOpen) || strings.Contains(s, "%EE%80%83") {
+		s = escapedSigned.ReplaceAllStringFunc(s, func(m string) string {
+			inner, err := url.PathUnescape(m[len("%EE%80%83") : len(m)-len("%EE%80%81")])
+			if err != nil {
+				return ""
+			}
+			return html.EscapeString(decodePlaceholder(inner))
+		})
+		s = rawSigned.ReplaceAllStringFunc(s, func(m string) string {
+			_, open := utf8.DecodeRuneInString(m)
+			_, close := utf8.DecodeLastRuneInString(m)
+			return valueEscaper.Replace(decodePlaceholder(m[open : len(m)-close]))
+		})
+	}
 	if !strings.ContainsRune(s, placeholderOpen) && !strings.Contains(s, "%EE%80%80") {
 		return s
 	}

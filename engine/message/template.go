@@ -51,6 +51,7 @@ type view struct {
 	Lead           *lead.Lead
 	UnsubscribeURL string
 	Alert          *Alert
+	Digest         *Digest
 }
 
 // layoutView is what a layout sees.
@@ -227,7 +228,7 @@ func parseTemplate(file, name, src string, layouts map[string]*layout, badLayout
 		if i == 1 && r.Subject == "" {
 			return nil, &Error{File: file, Line: fm.subject.at.line, Column: fm.subject.at.column, Msg: "the subject is empty for a lead with no fields: add a fallback with default"}
 		}
-		if err := t.checkLinks(sample); err != nil {
+		if err := t.checkLinks(sample, nil); err != nil {
 			return nil, err
 		}
 		if strings.HasPrefix(name, "alerts/") {
@@ -235,17 +236,40 @@ func parseTemplate(file, name, src string, layouts map[string]*layout, badLayout
 			if _, err := t.renderFull(Data{Lead: sample, Alert: sampleAlert()}); err != nil {
 				return nil, err
 			}
+			if err := t.checkLinks(sample, sampleAlert()); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if strings.HasPrefix(name, "alerts/") {
+		// A digest is sent with .Digest set and no lead.
+		if _, err := t.renderFull(Data{Digest: sampleDigest()}); err != nil {
+			return nil, err
+		}
+		if err := t.checkLinks(nil, sampleDigest()); err != nil {
+			return nil, err
 		}
 	}
 	return t, nil
 }
 
-// checkLinks executes the body with slots for l and refuses it when a value sets
-// the scheme or host of a link (checkLinkValues). A body that cannot be executed
-// with slots (a {{template}} given other data than $) is not checked.
-func (t *template) checkLinks(l *lead.Lead) error {
+// checkLinks executes the body with slots for l (and data, an *Alert or a *Digest,
+// nil for the lead's own mail) and refuses it when a value sets the scheme or host of a link
+// (checkLinkValues). Only a SignedURL may: it prints as itself, not as a slot. A
+// body that cannot be executed with slots (a {{template}} given other data than $)
+// is not checked.
+func (t *template) checkLinks(l *lead.Lead, data any) error {
 	var body bytes.Buffer
+	if l == nil {
+		l = &lead.Lead{}
+	}
 	v := &slotView{Lead: l, UnsubscribeURL: unsubMarker, slots: &slotList{}}
+	switch d := data.(type) {
+	case *Alert:
+		v.Alert = d
+	case *Digest:
+		v.Digest = d
+	}
 	if t.markdown != nil {
 		var md bytes.Buffer
 		if err := t.slotMarkdown.execute(&md, v); err != nil {
@@ -309,7 +333,7 @@ func (t *template) renderFull(d Data) (*Rendered, error) {
 	if l == nil {
 		l = &lead.Lead{}
 	}
-	v := view{Lead: l, UnsubscribeURL: d.UnsubscribeURL, Alert: d.Alert}
+	v := view{Lead: l, UnsubscribeURL: d.UnsubscribeURL, Alert: d.Alert, Digest: d.Digest}
 	subject, err := t.execSubject(v)
 	if err != nil {
 		return nil, err

@@ -134,3 +134,70 @@ func TestValueInHost(t *testing.T) {
 		require.Equal(t, tt.want, valueInHost(tt.href), "%q", tt.href)
 	}
 }
+
+// TestSignedURLIsALink checks that an alert's accept link, a SignedURL, is a link's
+// whole address in HTML and Markdown alerts, while lead values in an alert stay
+// escaped and may still not set a link's host.
+func TestSignedURLIsALink(t *testing.T) {
+	t.Parallel()
+	const accept = "https://nurture.test/s/AQHp_-9xYz"
+	dir := t.TempDir()
+	writeFile(t, dir, "_layouts/default.html", "<html><body>{{.Body}}</body></html>")
+	writeFile(t, dir, "alerts/md.md", "---\nsubject: '{{.Lead.Company | default \"件名\"}}'\n---\n"+
+		"{{.Lead.Company}} 様\n\n{{with .Alert}}[受付・差し戻し]({{.AcceptURL}})\n\n{{.Reason}}{{end}}\n")
+	writeFile(t, dir, "alerts/page.html", "---\nsubject: '{{.Lead.Company | default \"件名\"}}'\n---\n"+
+		`<p>{{.Lead.Company}}</p>{{with .Alert}}<p><a href="{{.AcceptURL}}">受付・差し戻し</a> {{.Reason}}</p>{{end}}`+"\n")
+	set := loadSet(t, dir)
+
+	l := &lead.Lead{ID: 1, Email: "a@example.com", Company: `<b>"株式会社"</b>`}
+	for _, name := range []string{"alerts/md", "alerts/page"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r, err := set.Render(name, Data{Lead: l, Alert: &Alert{AcceptURL: accept, Reason: `<script>x</script>`}})
+			require.NoError(t, err)
+			require.Contains(t, r.HTML, `<a href="`+accept+`">受付・差し戻し</a>`)
+			require.Contains(t, r.Text, "受付・差し戻し ("+accept+")")
+			require.Contains(t, r.HTML, "&lt;b&gt;&#34;株式会社&#34;&lt;/b&gt;")
+			require.Contains(t, r.HTML, "&lt;script&gt;x&lt;/script&gt;")
+			require.NotContains(t, r.HTML, "<b>")
+			require.NotContains(t, r.HTML, "<script>")
+
+			// A SignedURL that is not a plain absolute http(s) URL is a value like any
+			// other: never a link's address as it is.
+			for _, bad := range []SignedURL{`javascript:alert(1)`, `https://nurture.test/s/x" onmouseover="alert(1)`,
+				`https://nurture.test/s/x)[y](https://evil.example/`, `//evil.example/s/x`, `https://user@evil.example/`} {
+				r, err := set.Render(name, Data{Lead: l, Alert: &Alert{AcceptURL: bad}})
+				require.NoError(t, err)
+				require.NotContains(t, r.HTML, `href="`+string(bad)+`"`, bad)
+				require.NotContains(t, r.HTML, "evil.example/\"", bad)
+				require.NotContains(t, r.HTML, `href="javascript:`, bad)
+				require.NotContains(t, r.HTML, `onmouseover="`, bad)
+			}
+		})
+	}
+
+	t.Run("LeadValuesInAnAlertStillCannotSetAHost", func(t *testing.T) {
+		t.Parallel()
+		for _, tt := range []struct{ file, body string }{
+			{"alerts/a.md", `{{with .Alert}}[x]({{.Reason}}){{end}}`},
+			{"alerts/a.md", `{{with .Alert}}{{range .Engagement}}[x](https://{{.Detail}}/){{end}}{{end}}`},
+			{"alerts/a.md", `{{with .Alert}}[受付]({{.AcceptURL}}) [x]({{$.Lead.Company}}){{end}}`},
+			{"alerts/a.html", `{{with .Alert}}<a href="{{.Reason}}">x</a>{{end}}`},
+			{"alerts/a.html", `<a href="{{.Lead.Company}}">x</a>`},
+		} {
+			dir := t.TempDir()
+			writeFile(t, dir, "_layouts/default.html", "<html><body>{{.Body}}</body></html>")
+			writeFile(t, dir, tt.file, "---\nsubject: 件名\n---\n"+tt.body+"\n")
+			_, err := Load(dir)
+			require.ErrorContains(t, err, "takes its scheme or host from a value", tt.body)
+		}
+	})
+
+	t.Run("TheShippedAlertLinksTheAcceptPage", func(t *testing.T) {
+		t.Parallel()
+		r, err := loadSet(t, "../../templates").Render("alerts/escalation", Data{Lead: l, Alert: &Alert{Kind: "new", AcceptURL: accept}})
+		require.NoError(t, err)
+		require.Contains(t, r.HTML, `href="`+accept+`"`)
+		require.Contains(t, r.HTML, "&lt;b&gt;")
+	})
+}

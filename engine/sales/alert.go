@@ -64,9 +64,11 @@ func (s *Sales) alertData(ctx context.Context, tx pgx.Tx, a *Assignment, r *rep,
 		return nil, err
 	}
 	now := s.cfg.Now()
+	// The accept link is ours, signed by SignToken: the one value an alert template
+	// may make a link's whole address (message.SignedURL).
 	d := &message.Alert{Kind: kind, Rep: r.Name, How: a.How, Reason: a.Reason,
 		Budget: l.BANT.Budget, Authority: l.BANT.Authority, Need: l.BANT.Need, Timeframe: l.BANT.Timeframe,
-		AcceptURL: s.AcceptURL(a.ID, now), Deadline: s.jst(a.CreatedAt.Add(s.sla()))}
+		AcceptURL: message.SignedURL(s.AcceptURL(a.ID, now)), Deadline: s.jst(a.CreatedAt.Add(s.sla()))}
 	if kind == alertReminder {
 		d.Deadline = s.jst(a.CreatedAt.Add(2 * s.sla()))
 	}

@@ -5,7 +5,9 @@
 // webhook, and waits for the rep to accept or reject the lead through a signed link.
 // An SLA job re-alerts the rep and tells the manager when nobody answers, and then
 // hands the lead to another rep. Every step is a River job inserted in the
-// transaction of the change that asks for it, so a crash loses nothing.
+// transaction of the change that asks for it, so a crash loses nothing. Each
+// morning a periodic job mails every active rep a digest: new hot leads, leads
+// waiting for them, score jumps.
 package sales
 
 import (
@@ -79,7 +81,15 @@ type Config struct {
 	// RetryAfter is how long a lead that found no rep waits before it is tried
 	// again. Defaults to 10 minutes.
 	RetryAfter time.Duration
-	// Location is the time zone of the times in alerts. Defaults to Asia/Tokyo.
+	// DigestSchedule is when each active rep is mailed a digest of the last 24 hours
+	// (new hot leads, hand-offs waiting, score jumps); nil sends none. Defaults to
+	// none.
+	DigestSchedule river.PeriodicSchedule
+	// DigestJump is how many points a lead's score must rise within 24 hours to be
+	// in its rep's digest. Defaults to DefaultDigestJump (20).
+	DigestJump int
+	// Location is the time zone of the times in alerts, and of a digest's day.
+	// Defaults to Asia/Tokyo.
 	Location *time.Location
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
@@ -119,6 +129,9 @@ func New(cfg Config) (*Sales, error) {
 	if cfg.WebhookBackoff <= 0 {
 		cfg.WebhookBackoff = 30 * time.Second
 	}
+	if cfg.DigestJump <= 0 {
+		cfg.DigestJump = DefaultDigestJump
+	}
 	if cfg.RetryAfter <= 0 {
 		cfg.RetryAfter = 10 * time.Minute
 	}
@@ -145,6 +158,7 @@ func (s *Sales) AddWorkers(w *river.Workers) {
 	river.AddWorker(w, &AssignWorker{sales: s})
 	river.AddWorker(w, &SLAWorker{sales: s})
 	river.AddWorker(w, &WebhookWorker{sales: s})
+	river.AddWorker(w, &DigestWorker{sales: s})
 }
 
 // sla is how long a rep has to accept.
