@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -109,7 +110,7 @@ func (s *Scorer) Apply(ctx context.Context, tx pgx.Tx, l *lead.Lead, ev Event) e
 		if slices.Contains(m.Escalation.When, to) {
 			by, _ := ev.Properties["by"].(string)
 			return lead.AppendEvent(ctx, tx, l.ID, "escalation_requested", map[string]any{
-				"reason": "reached " + to, "stage": to, "by": by, "stage_event_id": ev.ID})
+				"reason": strings.ToUpper(to) + " に到達しました", "stage": to, "by": by, "stage_event_id": ev.ID})
 		}
 	}
 	return nil
