@@ -505,36 +505,9 @@ func nearestField(name string, t reflect.Type) string {
 		if !f.IsExported() {
 			continue
 		}
-		if d := editDistance(strings.ToLower(name), strings.ToLower(f.Name)); d < bestD {
+		if d := lang.EditDistance(strings.ToLower(name), strings.ToLower(f.Name)); d < bestD {
 			best, bestD = f.Name, d
 		}
 	}
 	return best
-}
-
-// editDistance counts the insertions, deletions, substitutions and swaps of
-// neighbours that turn a into b.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
 }

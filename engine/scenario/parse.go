@@ -685,7 +685,7 @@ func nearest(word string, known []string) string {
 	best, bestD := "", 3
 	lw := strings.ToLower(word)
 	for _, k := range known {
-		d := editDistance(lw, k)
+		d := lang.EditDistance(lw, k)
 		limit := 2
 		if len([]rune(k)) <= 4 {
 			limit = 1
@@ -695,34 +695,4 @@ func nearest(word string, known []string) string {
 		}
 	}
 	return best
-}
-
-// editDistance is the optimal string alignment distance: insertions, deletions,
-// substitutions and swaps of neighbours each count one.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) > 64 || len(rb) > 64 {
-		return 64
-	}
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
 }
