@@ -202,7 +202,7 @@ steps:
 `})
 		id := b.record(t, lead.Input{Email: "rising@example.co.jp", Employees: new(5000)}, lead.TypeFormSubmitted, map[string]any{"form": "inquiry"})
 		b.record(t, lead.Input{Email: "rising@example.co.jp"}, lead.TypeFormSubmitted, map[string]any{"form": "whitepaper"})
-		b.message(t, id, "hello", 15*time.Second)
+		b.message(t, id, "hello", 30*time.Second)
 		require.Equal(t, lead.StageMQL, b.lead(t, id).Stage)
 	})
 
@@ -232,7 +232,7 @@ steps:
 		}
 		require.Equal(t, 25, b.lead(t, id).Score, "the third visit in 30 days")
 		b.record(t, in, lead.TypeFormSubmitted, map[string]any{"form": "seminar"})
-		b.message(t, id, "hello", 15*time.Second)
+		b.message(t, id, "hello", 30*time.Second)
 
 		other := b.record(t, lead.Input{Email: "nohistory@example.co.jp"}, lead.TypeFormSubmitted, map[string]any{"form": "seminar"})
 		require.Equal(t, "completed", b.ended(t, other, 15*time.Second))
