@@ -31,7 +31,9 @@ CREATE TABLE score_ledger (
     awarded  double precision NOT NULL,
     points   double precision NOT NULL,
     at       timestamptz NOT NULL
-);
+-- Room on each page, so that a model edit re-valuing a rule's rows rewrites them in
+-- place (points is in no index) instead of moving every row to a new page.
+) WITH (fillfactor = 75);
 
 CREATE INDEX score_ledger_lead_idx ON score_ledger (lead_id, rule, at);
 CREATE INDEX score_ledger_rule_idx ON score_ledger (rule) WHERE kind = 'behavior';
