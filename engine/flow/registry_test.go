@@ -84,7 +84,7 @@ func writeWhole(path, data string) error {
 }
 
 // TestRegistryRefusesHostileFiles reloads a folder holding the files that once took
-// serve down next to a good one: each is refused, within a second and 100 MB, and
+// serve down next to a good one: each is refused, within hangBound and 100 MB, and
 // the good scenario runs.
 func TestRegistryRefusesHostileFiles(t *testing.T) {
 	t.Parallel()
@@ -112,7 +112,8 @@ func TestRegistryRefusesHostileFiles(t *testing.T) {
 	for _, file := range hostile {
 		require.Contains(t, err.Error(), filepath.Join(dir, filepath.Base(file))+":")
 	}
-	require.Less(t, took, time.Second)
+	t.Logf("refused in %s", took)
+	require.Less(t, took, hangBound)
 	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(100<<20))
 	require.Len(t, e.Registry().Current(), 1)
 	require.NotNil(t, e.Registry().Get("good"))

@@ -16,7 +16,7 @@ import (
 )
 
 // TestHostileTemplatesAreRefused loads each file of testdata/hostile on its own and
-// requires it refused with ErrLimit, within a second and 100 MB. It measures
+// requires it refused with ErrLimit, within hangBound and 100 MB. It measures
 // allocation for the whole process, so it does not run in parallel (parallel tests
 // start once the sequential ones are done).
 func TestHostileTemplatesAreRefused(t *testing.T) {
@@ -87,7 +87,8 @@ func TestHostileTemplatesAreRefused(t *testing.T) {
 			}
 			require.ErrorContains(t, got.err, filepath.ToSlash(filepath.Join(tmp, want)), "the problem names the file")
 			require.Empty(t, got.set.Names())
-			require.Less(t, took, time.Second)
+			t.Logf("refused in %s", took)
+			require.Less(t, took, hangBound)
 			require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(100<<20), "bytes allocated")
 		})
 	}
@@ -124,7 +125,7 @@ func TestRunLimitsAtSend(t *testing.T) {
 				start := time.Now()
 				_, err := set.Render(name, Data{Lead: hostile, UnsubscribeURL: unsubscribeURL, Tracking: (&tracking{}).Tracking()})
 				require.ErrorIs(t, err, ErrLimit)
-				require.Less(t, time.Since(start), time.Second)
+				require.Less(t, time.Since(start), hangBound)
 			}
 		})
 	}

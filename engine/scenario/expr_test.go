@@ -55,7 +55,7 @@ func TestCompileExprRefuses(t *testing.T) {
 			start := time.Now()
 			var err error
 			bytes := allocated(func() { _, err = scenario.CompileExpr(tt.src) })
-			require.Less(t, time.Since(start), time.Second)
+			require.Less(t, time.Since(start), hangBound)
 			require.Less(t, bytes, uint64(100<<20))
 			var ee *scenario.ExprError
 			require.ErrorAs(t, err, &ee)
@@ -112,7 +112,7 @@ func TestExprBudget(t *testing.T) {
 					bytes := allocated(func() { ok, err = x.Bool(exprEnv()) })
 					require.ErrorIs(t, err, scenario.ErrExprBudget)
 					require.False(t, ok)
-					require.Less(t, time.Since(start), time.Second)
+					require.Less(t, time.Since(start), hangBound)
 					require.Less(t, bytes, uint64(100<<20))
 				}
 			})
@@ -129,7 +129,7 @@ func TestExprBudget(t *testing.T) {
 		_, err = x.Bool(exprEnv())
 		require.ErrorIs(t, err, scenario.ErrExprBudget)
 		require.ErrorContains(t, err, "longer than 100ms")
-		require.Less(t, time.Since(start), time.Second)
+		require.Less(t, time.Since(start), hangBound)
 	})
 }
 
