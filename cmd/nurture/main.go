@@ -127,6 +127,21 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// parseMixed parses flags that may come before, between or after the positional
+// arguments ("simulate FILE --lead …"), and returns the positional ones.
+func parseMixed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parse(fs, args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+}
+
 // logger makes the process's logger from the configuration.
 func (c *cli) logger(cfg *Config) *slog.Logger {
 	level, _ := parseLevel(cfg.LogLevel)

@@ -32,15 +32,9 @@ them: --lead '{"last_name": "山田", "company": "サンプル株式会社", "at
 	open := fs.Bool("open", false, "open the HTML in a browser (xdg-open or open)")
 	s := newSettings(&cfg)
 	s.register(fs, c.getenv, []string{"NURTURE_TEMPLATES_DIR", "NURTURE_BASE_URL", "NURTURE_LANG"})
-	var names []string
-	for {
-		if err := parse(fs, args); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		names, args = append(names, fs.Arg(0)), fs.Args()[1:]
+	names, err := parseMixed(fs, args)
+	if err != nil {
+		return err
 	}
 	l, err := s.language()
 	if err != nil {

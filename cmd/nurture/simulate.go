@@ -48,15 +48,9 @@ get it, rendered from the templates in NURTURE_TEMPLATES_DIR.`)
 	settle := fs.Duration("settle", 0, "how long a click waits before it is believed, as NURTURE_CLICK_SETTLE")
 	s := newSettings(&cfg)
 	s.register(fs, c.getenv, []string{"NURTURE_TEMPLATES_DIR", "NURTURE_LANG"})
-	var files []string
-	for {
-		if err := parse(fs, args); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files, args = append(files, fs.Arg(0)), fs.Args()[1:]
+	files, err := parseMixed(fs, args)
+	if err != nil {
+		return err
 	}
 	l, err := s.language()
 	if err != nil {
