@@ -66,7 +66,9 @@ func (s *Scorer) Apply(ctx context.Context, tx pgx.Tx, l *lead.Lead, ev Event) e
 	env := scenario.NewEnv(scenario.LeadEnvOf(l).WithHistory(hist), scenario.EventEnvOf(ev.Type, ev.OccurredAt, ev.Properties), ev.OccurredAt)
 	var ledger []ledgerRow
 	var profileDelta int
-	if ev.Type == lead.TypeLeadCreated || ev.Type == lead.TypeLeadUpdated {
+	// A model without profile rules has nothing to compare: the re-score that
+	// applied it already took away what earlier models' profile rules gave.
+	if (ev.Type == lead.TypeLeadCreated || ev.Type == lead.TypeLeadUpdated) && len(m.Profile) > 0 {
 		rows, delta, err := s.profileChanges(ctx, tx, m, l.ID, env)
 		if err != nil {
 			return err
