@@ -148,7 +148,17 @@ func TestServeScalesOutOverOneDatabase(t *testing.T) {
 	require.LessOrEqual(t, firings, periods)
 	require.GreaterOrEqual(t, ticks, 1)
 	require.LessOrEqual(t, ticks, periods, "one tick per period, not one per process")
+	// River logs at error level when its notification that jobs were inserted times
+	// out on a busy database; that notification is a hint (workers poll for jobs
+	// anyway, and every message above arrived once), so it is the one error allowed.
+	const insertHint = `msg="Client: Failed to send job insert notification"`
 	for _, w := range workers {
-		require.Zero(t, w.logCount("level=ERROR"), "%s logged errors:\n%s", w.name, w.logLines("level=ERROR"))
+		var errs []string
+		for line := range strings.SplitSeq(w.logLines("level=ERROR"), "\n") {
+			if line != "" && !strings.Contains(line, insertHint) {
+				errs = append(errs, line)
+			}
+		}
+		require.Empty(t, errs, "%s logged errors", w.name)
 	}
 }
